@@ -1,0 +1,1 @@
+"""Vrijwilligerskracht: the application around the quiz domain (channels, store, NLU, geo)."""

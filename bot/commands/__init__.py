@@ -1,0 +1,1 @@
+"""Typer sub-commands, one module per command group. Heavy imports stay inside functions."""

@@ -1,0 +1,11 @@
+"""`vrijwilligerskracht recommend`"""
+
+from __future__ import annotations
+
+import typer
+
+
+def command() -> None:
+    """Not built yet."""
+    typer.echo("not built yet", err=True)
+    raise typer.Exit(2)

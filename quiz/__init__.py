@@ -1,0 +1,1 @@
+"""The quiz domain: content model, engine, scoring and ranking. Pure Python, no I/O."""

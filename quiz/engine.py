@@ -1,0 +1,762 @@
+"""The conversation state machine: `Engine(quiz).step(state, event) -> Step`.
+
+Pure: the state is plain JSON-serialisable data, replies are the neutral message model and
+everything the app must do (store analytics, fetch recommendations, erase data, pass on a
+lead) comes back as effects. The engine never special-cases a channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from quiz import textmatch
+from quiz.events import (
+    Command,
+    ConsentGiven,
+    Effect,
+    EraseData,
+    Event,
+    FreeText,
+    Lead,
+    NeedRecommendations,
+    Payload,
+    Recommendations,
+    Start,
+    Track,
+    Value,
+)
+from quiz.messages import Button, Buttons, Card, QuizMeta, Reply, Text
+from quiz.model import Question, Quiz
+from quiz.render import RenderContext, render_recommendations, render_result
+from quiz.scoring import chosen_options, score
+
+PHASES = ("new", "consent", "asking", "result", "stopped", "declined")
+
+
+@dataclass
+class State:
+    """Everything the engine knows about one conversation. Round-trips through JSON."""
+
+    quiz_id: str = ""
+    lang: str = "nl"
+    phase: str = "new"
+    consent: bool = False
+    current: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    campaign: str | None = None
+    result: dict[str, Any] | None = None
+    recommendations: list[dict[str, Any]] = field(default_factory=list)
+    rec_offset: int = 0
+    more_available: bool = False
+    misses: int = 0
+    stopped_phase: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> State:
+        if not data:
+            return cls()
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Step:
+    state: State
+    replies: tuple[Reply, ...]
+    effects: tuple[Effect, ...] = ()
+
+
+# Button payloads. Short enough for Telegram's 64-byte callback_data with 24-char ids.
+def answer_payload(question_id: str, option_id: str) -> str:
+    return f"/a/{question_id}/{option_id}"
+
+
+CONSENT_YES = "/consent/yes"
+CONSENT_NO = "/consent/no"
+CONSENT_MORE = "/consent/more"
+
+_SIMPLE_PAYLOADS: dict[str, Command] = {
+    "/back": Command("back"),
+    "/skip": Command("skip"),
+    "/restart": Command("restart"),
+    "/help": Command("help"),
+    "/why": Command("why"),
+    "/stop": Command("stop"),
+    "/resume": Command("resume"),
+    "/my_data": Command("my_data"),
+    "/delete_data": Command("delete_data"),
+    "/more": Command("more"),
+    CONSENT_YES: Command("consent_yes"),
+    CONSENT_NO: Command("consent_no"),
+    CONSENT_MORE: Command("consent_more"),
+}
+
+
+def parse_payload(payload: str) -> Event | None:
+    """Turn a button payload into an event; None when it is not one of ours."""
+    p = payload.strip()
+    if p in ("/start", "/begin"):
+        return Start()
+    if p in _SIMPLE_PAYLOADS:
+        return _SIMPLE_PAYLOADS[p]
+    parts = p.split("/")
+    if len(parts) == 3 and parts[1] == "lang":
+        return Command("language", parts[2])
+    if len(parts) == 3 and parts[1] == "done":
+        return Command("done", parts[2])
+    if len(parts) == 3 and parts[1] == "info":
+        return Command("info", parts[2])
+    if len(parts) == 3 and parts[1] == "help":
+        return Command("want_to_help", parts[2])
+    if len(parts) == 4 and parts[1] == "a":
+        return Payload(p)
+    return None
+
+
+class Engine:
+    """The quiz conversation for one quiz (all its languages)."""
+
+    def __init__(self, quiz: Quiz) -> None:
+        self.quiz = quiz
+        self._keywords = textmatch.Keywords.from_ui(quiz.ui)
+
+    # ------------------------------------------------------------------ public API
+
+    def new_state(self, lang: str | None = None) -> State:
+        return State(quiz_id=self.quiz.id, lang=self._lang(lang))
+
+    def current_question(self, state: State) -> Question | None:
+        if state.phase != "asking" or state.current is None:
+            return None
+        return self.quiz.question(state.current)
+
+    def step(self, state: State, event: Event) -> Step:
+        """Apply one event. Never raises on odd input: worst case a friendly re-ask."""
+        st = State.from_dict(state.to_dict())  # never mutate the caller's state
+        if not st.quiz_id:
+            st.quiz_id = self.quiz.id
+        st.lang = self._lang(st.lang)
+        out = _Out()
+        if isinstance(event, FreeText):
+            text = event.text.strip()
+            if text.startswith("/"):
+                parsed = parse_payload(text)
+                event = parsed if parsed is not None else FreeText(text)
+            else:
+                event = self._understand(st, text) or event
+        if isinstance(event, Payload):
+            parsed = parse_payload(event.payload)
+            if parsed is None:
+                self._not_understood(st, out)
+                return out.step(st)
+            if not isinstance(parsed, Payload):
+                event = parsed
+        self._dispatch(st, event, out)
+        return out.step(st)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _dispatch(self, st: State, event: Event, out: _Out) -> None:
+        if isinstance(event, Start):
+            self._start(st, event, out)
+            return
+        if isinstance(event, Command) and event.name in ("language", "my_data", "delete_data"):
+            self._global(st, event, out)
+            return
+        if st.phase == "new":
+            self._start(st, Start(), out)
+            return
+        if isinstance(event, Command) and event.name == "restart":
+            self._restart(st, out)
+            return
+        if st.phase == "stopped":
+            if isinstance(event, Command) and event.name == "stop":
+                out.say(self.t(st, "stopped"))
+                return
+            self._resume(st, out)
+            return
+        if isinstance(event, Command) and event.name == "stop":
+            st.stopped_phase = st.phase
+            st.phase = "stopped"
+            out.track("stopped", question=st.current)
+            out.reply(
+                Buttons(
+                    text=self.t(st, "stopped"),
+                    buttons=(Button(self.t(st, "resume"), "/resume"),),
+                )
+            )
+            return
+        if st.phase == "declined":
+            if isinstance(event, Command) and event.name == "consent_yes":
+                self._consent(st, event, out)
+            else:
+                self._ask_consent(st, out, intro=self.t(st, "declined"))
+            return
+        if st.phase == "consent":
+            self._consent(st, event, out)
+            return
+        if st.phase == "asking":
+            self._asking(st, event, out)
+            return
+        if st.phase == "result":
+            self._result_phase(st, event, out)
+            return
+        self._start(st, Start(), out)
+
+    def _global(self, st: State, event: Command, out: _Out) -> None:
+        if event.name == "language":
+            lang = event.arg if event.arg in self.quiz.languages else None
+            if lang is None:
+                # Toggle when no (known) language is named.
+                others = [lang for lang in self.quiz.languages if lang != st.lang]
+                lang = others[0] if others else st.lang
+            st.lang = lang
+            out.track("language_changed", lang=lang)
+            out.say(self.t(st, "language_changed"))
+            self._reshow(st, out)
+            return
+        if event.name == "my_data":
+            out.track("data_shown")
+            out.say(self._my_data(st))
+            if st.phase != "new":
+                self._reshow(st, out)
+            return
+        # delete_data
+        lang = st.lang
+        fresh = self.new_state(lang)
+        st.__dict__.update(fresh.__dict__)
+        out.effect(EraseData())
+        out.reply(
+            Buttons(text=self.t(st, "deleted"), buttons=(Button(self.t(st, "restart"), "/start"),))
+        )
+
+    # ------------------------------------------------------------------ phases
+
+    def _start(self, st: State, event: Start, out: _Out) -> None:
+        lang = self._lang(event.lang or st.lang)
+        campaign = event.campaign or st.campaign
+        consent = st.consent
+        fresh = self.new_state(lang)
+        st.__dict__.update(fresh.__dict__)
+        st.campaign = campaign
+        st.consent = consent
+        out.track("started_chat", campaign=campaign, lang=lang)
+        if consent:
+            out.say(self.t(st, "welcome"))
+            st.phase = "asking"
+            self._ask(st, self.quiz.questions[0], out)
+            out.track("quiz_started")
+            return
+        st.phase = "consent"
+        self._ask_consent(st, out, intro=self.t(st, "welcome"))
+
+    def _ask_consent(self, st: State, out: _Out, intro: str | None = None) -> None:
+        st.phase = "consent" if st.phase != "declined" else "declined"
+        if intro:
+            out.say(intro)
+        out.reply(
+            Buttons(
+                text=self.t(st, "consent"),
+                buttons=(
+                    Button(self.t(st, "consent_yes"), CONSENT_YES),
+                    Button(self.t(st, "consent_no"), CONSENT_NO),
+                    Button(self.t(st, "consent_more"), CONSENT_MORE),
+                ),
+            )
+        )
+
+    def _consent(self, st: State, event: Event, out: _Out) -> None:
+        name = event.name if isinstance(event, Command) else None
+        if name == "consent_yes":
+            st.consent = True
+            st.phase = "asking"
+            out.effect(ConsentGiven())
+            out.track("consent")
+            out.track("quiz_started")
+            self._ask(st, self.quiz.questions[0], out)
+        elif name == "consent_no":
+            st.phase = "declined"
+            out.track("consent_declined")
+            out.reply(
+                Buttons(
+                    text=self.t(st, "declined"),
+                    buttons=(Button(self.t(st, "consent_yes"), CONSENT_YES),),
+                )
+            )
+        elif name in ("consent_more", "why", "help"):
+            self._ask_consent(st, out, intro=self.t(st, "consent_explained"))
+        else:
+            self._ask_consent(st, out, intro=self.t(st, "not_understood"))
+
+    def _asking(self, st: State, event: Event, out: _Out) -> None:
+        q = self.current_question(st)
+        if q is None:
+            st.current = self.quiz.questions[0].id
+            q = self.quiz.questions[0]
+        if isinstance(event, Command):
+            self._command_while_asking(st, q, event, out)
+            return
+        if isinstance(event, Payload):
+            _, _, qid, oid = event.payload.split("/", 3)
+            if qid != q.id or q.option(oid) is None:
+                # A stale tap on an earlier question's button: show where we are.
+                self._ask(st, q, out)
+                return
+            if q.kind == "multi":
+                if oid in st.pending:
+                    st.pending.remove(oid)
+                else:
+                    st.pending.append(oid)
+                self._ask(st, q, out, toggled=True)
+                return
+            self._record(st, q, [oid], out)
+            return
+        if isinstance(event, Value):
+            self._value(st, q, event, out)
+            return
+        if isinstance(event, FreeText):
+            self._free_text(st, q, event.text, out)
+            return
+        if isinstance(event, Recommendations):
+            self._ask(st, q, out)
+            return
+        self._not_understood(st, out)
+
+    def _command_while_asking(self, st: State, q: Question, cmd: Command, out: _Out) -> None:
+        name = cmd.name
+        if name == "back":
+            if not st.history:
+                out.say(self.t(st, "nothing_to_go_back_to"))
+                self._ask(st, q, out)
+                return
+            previous = st.history.pop()
+            st.answers.pop(previous, None)
+            if previous in st.skipped:
+                st.skipped.remove(previous)
+            st.pending = []
+            out.track("back", question=q.id)
+            prev_q = self.quiz.question(previous) or q
+            if prev_q.kind == "multi":
+                st.pending = []
+            self._ask(st, prev_q, out)
+        elif name == "skip":
+            if not q.skippable:
+                out.say(self.t(st, "cannot_skip"))
+                self._ask(st, q, out)
+                return
+            out.track("skipped", question=q.id)
+            st.skipped.append(q.id)
+            st.history.append(q.id)
+            st.answers.pop(q.id, None)
+            st.pending = []
+            self._next(st, q, out)
+        elif name == "why":
+            out.track("why", question=q.id)
+            out.say(q.why[st.lang])
+            self._ask(st, q, out)
+        elif name == "help":
+            out.track("help", question=q.id)
+            out.say(self.t(st, "help"))
+            self._ask(st, q, out)
+        elif name == "done":
+            if q.kind != "multi":
+                self._ask(st, q, out)
+                return
+            if not st.pending:
+                if q.skippable:
+                    self._command_while_asking(st, q, Command("skip"), out)
+                else:
+                    out.say(self.t(st, "multi_hint"))
+                    self._ask(st, q, out)
+                return
+            self._record(st, q, list(st.pending), out)
+        elif name == "resume" or name in ("consent_yes", "consent_no", "consent_more"):
+            self._ask(st, q, out)
+        else:
+            self._not_understood(st, out)
+
+    def _value(self, st: State, q: Question, event: Value, out: _Out) -> None:
+        value = event.value
+        if q.kind == "place" and isinstance(value, dict) and "lat" in value and "lon" in value:
+            self._record(st, q, value, out)
+            return
+        if q.kind in ("choice", "scale", "multi") and q.options:
+            picked = textmatch.options_for_value(q, value)
+            if picked:
+                if q.kind == "multi":
+                    self._record(st, q, picked, out)
+                else:
+                    self._record(st, q, picked[:1], out)
+                return
+        if q.kind == "number" and isinstance(value, int | float):
+            self._record(st, q, value, out)
+            return
+        self._not_understood(st, out)
+
+    def _free_text(self, st: State, q: Question, text: str, out: _Out) -> None:
+        if q.kind in ("choice", "scale", "multi"):
+            picked = textmatch.match_options(q, text, st.lang, multi=q.kind == "multi")
+            if picked:
+                if q.kind == "multi":
+                    self._record(st, q, sorted(set(picked) | set(st.pending), key=q_order(q)), out)
+                else:
+                    self._record(st, q, picked[:1], out)
+                return
+        if q.kind == "number":
+            number = textmatch.parse_number(text)
+            if number is not None:
+                self._record(st, q, number, out)
+                return
+        if q.kind == "text" and text:
+            self._record(st, q, text[:500], out)
+            return
+        if q.kind == "place":
+            st.misses += 1
+            out.track("not_understood", question=q.id)
+            out.say(self.t(st, "place_unknown", text=text[:60]))
+            self._ask(st, q, out)
+            return
+        self._not_understood(st, out)
+
+    def _record(self, st: State, q: Question, answer: Any, out: _Out) -> None:
+        st.answers[q.id] = answer
+        st.pending = []
+        st.misses = 0
+        if q.id in st.skipped:
+            st.skipped.remove(q.id)
+        st.history.append(q.id)
+        data: dict[str, Any] = {"question": q.id}
+        if isinstance(answer, list) and not q.personal:
+            data["options"] = answer
+        out.track("answered", **data)
+        self._next(st, q, out)
+
+    def _next(self, st: State, q: Question, out: _Out) -> None:
+        ids = [x.id for x in self.quiz.questions]
+        i = ids.index(q.id)
+        for nq in self.quiz.questions[i + 1 :]:
+            if nq.id not in st.answers:
+                self._ask(st, nq, out)
+                return
+        self._finish(st, out)
+
+    def _finish(self, st: State, out: _Out) -> None:
+        result = score(self.quiz, st.answers, st.lang)
+        st.phase = "result"
+        st.current = None
+        if result is None:
+            # Everything scored was skipped: the profile is unknown, but recommendations
+            # can still use the practical answers.
+            st.result = None
+        else:
+            st.result = result.to_dict()
+            out.track("completed", profile=result.primary, confidence=result.confidence_level)
+        st.rec_offset = 0
+        st.recommendations = []
+        out.effect(NeedRecommendations(query=self.recommendation_query(st), offset=0))
+
+    def _result_phase(self, st: State, event: Event, out: _Out) -> None:
+        ctx = self._ctx(st)
+        if isinstance(event, Recommendations):
+            first = event.offset == 0
+            items = [dict(i) for i in event.items]
+            if first:
+                st.recommendations = items
+            else:
+                known = {r.get("vacancy_id") for r in st.recommendations}
+                st.recommendations.extend(i for i in items if i.get("vacancy_id") not in known)
+            st.rec_offset = event.offset
+            st.more_available = event.more_available
+            if items:
+                out.track(
+                    "recommendations_shown", count=len(items), offset=event.offset, first=first
+                )
+            if first:
+                for reply in render_result(ctx, st.result, items):
+                    out.reply(reply)
+            else:
+                if not items:
+                    out.say(self.t(st, "no_more"))
+                for reply in render_recommendations(ctx, items, more=event.more_available):
+                    out.reply(reply)
+            return
+        if isinstance(event, Command):
+            if event.name == "more":
+                out.effect(
+                    NeedRecommendations(
+                        query=self.recommendation_query(st), offset=st.rec_offset + 3
+                    )
+                )
+                return
+            if event.name == "info" and event.arg:
+                rec = self._rec(st, event.arg)
+                if rec is None:
+                    self._finished_hint(st, out)
+                    return
+                out.track("more_info")
+                out.reply(ctx.vacancy_details(rec))
+                return
+            if event.name == "want_to_help" and event.arg:
+                rec = self._rec(st, event.arg)
+                if rec is None:
+                    self._finished_hint(st, out)
+                    return
+                out.effect(Lead(vacancy_id=event.arg))
+                out.track("want_to_help")
+                out.reply(ctx.contact_details(rec))
+                return
+            if event.name == "back" and st.history:
+                # Go back into the quiz from the result.
+                st.phase = "asking"
+                last = self.quiz.question(st.history[-1])
+                st.current = last.id if last else self.quiz.questions[0].id
+                self._command_while_asking(st, last or self.quiz.questions[0], event, out)
+                return
+        self._finished_hint(st, out)
+
+    def _finished_hint(self, st: State, out: _Out) -> None:
+        buttons = [Button(self.t(st, "restart"), "/restart")]
+        if st.more_available:
+            buttons.insert(0, Button(self.t(st, "show_more"), "/more"))
+        out.reply(Buttons(text=self.t(st, "finished_hint"), buttons=tuple(buttons)))
+
+    def _restart(self, st: State, out: _Out) -> None:
+        consent, campaign, lang = st.consent, st.campaign, st.lang
+        fresh = self.new_state(lang)
+        st.__dict__.update(fresh.__dict__)
+        st.campaign = campaign
+        st.consent = consent
+        out.track("restarted")
+        if not consent:
+            self._ask_consent(st, out, intro=self.t(st, "welcome"))
+            return
+        st.phase = "asking"
+        out.say(self.t(st, "restarted"))
+        out.track("quiz_started")
+        self._ask(st, self.quiz.questions[0], out)
+
+    def _resume(self, st: State, out: _Out) -> None:
+        st.phase = st.stopped_phase or "asking"
+        st.stopped_phase = None
+        out.track("resumed")
+        out.say(self.t(st, "resumed"))
+        self._reshow(st, out)
+
+    def _reshow(self, st: State, out: _Out) -> None:
+        """Show again whatever the person was looking at."""
+        if st.phase == "asking":
+            q = self.current_question(st) or self.quiz.questions[0]
+            self._ask(st, q, out)
+        elif st.phase in ("consent", "declined"):
+            self._ask_consent(st, out)
+        elif st.phase == "result":
+            ctx = self._ctx(st)
+            for reply in render_result(ctx, st.result, st.recommendations[:3]):
+                out.reply(reply)
+        elif st.phase == "stopped":
+            out.reply(
+                Buttons(
+                    text=self.t(st, "stopped"),
+                    buttons=(Button(self.t(st, "resume"), "/resume"),),
+                )
+            )
+
+    def _not_understood(self, st: State, out: _Out) -> None:
+        st.misses += 1
+        out.track("not_understood", question=st.current)
+        out.say(self.t(st, "not_understood"))
+        if st.misses >= 2:
+            out.say(self.t(st, "help"))
+        self._reshow(st, out)
+
+    # ------------------------------------------------------------------ questions
+
+    def _ask(self, st: State, q: Question, out: _Out, toggled: bool = False) -> None:
+        st.current = q.id
+        ids = [x.id for x in self.quiz.questions]
+        meta = QuizMeta(question_id=q.id, kind=q.kind, step=ids.index(q.id) + 1, total=len(ids))
+        lang = st.lang
+        if not toggled:
+            out.track("question_shown", question=q.id)
+        nav = [Button(self.t(st, "why_button"), "/why")]
+        if st.history:
+            nav.append(Button(self.t(st, "back"), "/back"))
+        if q.skippable:
+            nav.append(Button(self.t(st, "skip"), "/skip"))
+        text = q.text[lang]
+        if q.kind == "multi" and not toggled:
+            text = f"{text}\n{self.t(st, 'multi_hint')}"
+        buttons = tuple(
+            Button(
+                title=o.title[lang],
+                payload=answer_payload(q.id, o.id),
+                description=o.description.get(lang, ""),
+                selected=o.id in st.pending,
+            )
+            for o in q.options
+        )
+        out.reply(
+            Buttons(
+                text=text,
+                buttons=buttons,
+                quiz=meta,
+                multi=q.kind == "multi",
+                done=Button(self.t(st, "done"), f"/done/{q.id}") if q.kind == "multi" else None,
+                allow_location=q.kind == "place",
+                nav=tuple(nav),
+            )
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def recommendation_query(self, st: State) -> dict[str, Any]:
+        """The recommendation request built from practical answers and the profile."""
+        query: dict[str, Any] = {"lang": st.lang}
+        for q in self.quiz.questions:
+            if q.feeds is None or q.id not in st.answers:
+                continue
+            answer = st.answers[q.id]
+            if q.feeds == "place" and isinstance(answer, dict):
+                for key in ("lat", "lon", "place", "postcode", "municipality"):
+                    if answer.get(key) is not None:
+                        query[key] = answer[key]
+                continue
+            picked = chosen_options(q, answer) if q.options else []
+            values = [o.value for o in picked if o.value is not None]
+            if q.feeds == "hours":
+                nums = [v for v in values if isinstance(v, int | float)]
+                if isinstance(answer, int | float):
+                    nums = [answer]
+                if nums:
+                    query["hours_per_week"] = max(nums)
+            elif q.feeds == "age":
+                nums = [v for v in values if isinstance(v, int | float)]
+                if isinstance(answer, int | float):
+                    nums = [answer]
+                if nums:
+                    query["age"] = min(nums)
+            elif q.feeds == "causes":
+                causes = list(query.get("causes", []))
+                for v in values:
+                    for c in v if isinstance(v, list) else [v]:
+                        if c not in causes:
+                            causes.append(c)
+                query["causes"] = causes
+            elif q.feeds == "days":
+                days: list[str] = list(query.get("days", []))
+                dayparts: list[str] = list(query.get("dayparts", []))
+                for v in values:
+                    if isinstance(v, dict):
+                        days += [d for d in v.get("days", []) if d not in days]
+                        dayparts += [d for d in v.get("dayparts", []) if d not in dayparts]
+                if days:
+                    query["days"] = days
+                if dayparts:
+                    query["dayparts"] = dayparts
+            elif q.feeds == "commitment" and values:
+                query["commitment"] = values[0]
+        if st.result:
+            profile = self.quiz.profile(st.result["primary"])
+            if profile:
+                query["profile"] = profile.id
+                query["activities"] = dict(profile.activities)
+        return query
+
+    def _rec(self, st: State, vacancy_id: str) -> dict[str, Any] | None:
+        for rec in st.recommendations:
+            if str(rec.get("vacancy_id")) == vacancy_id:
+                return rec
+        return None
+
+    def _my_data(self, st: State) -> str:
+        lang = st.lang
+        lines = [self.t(st, "my_data_intro")]
+        lines.append(f"- {self.t(st, 'my_data_language')}: {lang}")
+        lines.append(
+            f"- {self.t(st, 'my_data_consent')}: "
+            f"{self.t(st, 'consent_yes') if st.consent else self.t(st, 'consent_no')}"
+        )
+        if st.campaign:
+            lines.append(f"- {self.t(st, 'my_data_campaign')}: {st.campaign}")
+        if not st.answers:
+            lines.append(self.t(st, "my_data_empty"))
+        for q in self.quiz.questions:
+            if q.id not in st.answers:
+                continue
+            answer = st.answers[q.id]
+            if isinstance(answer, dict):
+                shown = str(answer.get("place") or answer.get("postcode") or "")
+            elif q.options:
+                shown = ", ".join(o.title[lang] for o in chosen_options(q, answer))
+            else:
+                shown = str(answer)
+            lines.append(f"- {q.text[lang]} → {shown}")
+        if st.result:
+            profile = self.quiz.profile(st.result["primary"])
+            if profile:
+                lines.append(f"- {self.t(st, 'my_data_profile')}: {profile.name[lang]}")
+        return "\n".join(lines)
+
+    def _understand(self, st: State, text: str) -> Event | None:
+        """Built-in understanding of commands and yes/no (the NLU adds much more)."""
+        cmd = self._keywords.command(text)
+        if cmd is None:
+            return None
+        if cmd in ("yes", "no"):
+            if st.phase in ("consent", "declined"):
+                return Command("consent_yes" if cmd == "yes" else "consent_no")
+            return None
+        if cmd == "start":
+            return Start() if st.phase in ("new", "declined") else Command("restart")
+        if cmd.startswith("language:"):
+            return Command("language", cmd.split(":", 1)[1])
+        if cmd in ("done",) and st.current:
+            return Command("done", st.current)
+        return Command(cmd)  # type: ignore[arg-type]
+
+    def _ctx(self, st: State) -> RenderContext:
+        return RenderContext(self.quiz, st.lang)
+
+    def _lang(self, lang: str | None) -> str:
+        return lang if lang in self.quiz.languages else self.quiz.default_language
+
+    def t(self, st: State, key: str, **values: Any) -> str:
+        return self.quiz.t(st.lang, key, **values)
+
+
+def q_order(q: Question) -> Any:
+    ids = [o.id for o in q.options]
+    return lambda oid: ids.index(oid) if oid in ids else len(ids)
+
+
+class _Out:
+    """Accumulates replies and effects of one step."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.effects: list[Effect] = []
+
+    def say(self, text: str) -> None:
+        self.replies.append(Text(text))
+
+    def reply(self, reply: Reply) -> None:
+        self.replies.append(reply)
+
+    def effect(self, effect: Effect) -> None:
+        self.effects.append(effect)
+
+    def track(self, name: str, **data: Any) -> None:
+        self.effects.append(Track(name, {k: v for k, v in data.items() if v is not None}))
+
+    def step(self, st: State) -> Step:
+        return Step(state=st, replies=tuple(self.replies), effects=tuple(self.effects))
+
+
+__all__ = ["Card", "Engine", "State", "Step", "answer_payload", "parse_payload"]
