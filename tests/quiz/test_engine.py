@@ -1,0 +1,295 @@
+"""Engine behaviour: consent, answering by payload and text, navigation, privacy, results."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.content import load_quiz
+from quiz.engine import Engine, State, Step
+from quiz.events import (
+    Command,
+    ConsentGiven,
+    EraseData,
+    Event,
+    FreeText,
+    Lead,
+    NeedRecommendations,
+    Payload,
+    Recommendations,
+    Start,
+    Track,
+    Value,
+)
+from quiz.messages import Buttons, Card, Text
+
+UTRECHT = {"place": "Utrecht", "lat": 52.09, "lon": 5.12, "postcode": "3511"}
+RECS = (
+    {
+        "vacancy_id": "v1",
+        "organisation": "Buurthuis De Linde",
+        "title": "Gastvrouw",
+        "distance_km": 2.5,
+        "reasons": ["2,5 km van je"],
+        "contact_email": "info@example.org",
+        "description": "Koffie schenken en een praatje maken.",
+        "fictional": True,
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(load_quiz())
+
+
+def run(engine: Engine, events: list[Event], state: State | None = None) -> Step:
+    st = state or engine.new_state()
+    step = Step(st, ())
+    for ev in events:
+        step = engine.step(st, ev)
+        st = step.state
+        for eff in step.effects:
+            if isinstance(eff, NeedRecommendations):
+                step = engine.step(st, Recommendations(RECS, 0, False))
+                st = step.state
+    return step
+
+
+def questions(step: Step) -> list[Buttons]:
+    return [r for r in step.replies if isinstance(r, Buttons) and r.quiz is not None]
+
+
+def consented(engine: Engine) -> State:
+    return run(engine, [Start(), Command("consent_yes")]).state
+
+
+def test_start_asks_consent_before_anything(engine: Engine) -> None:
+    step = engine.step(engine.new_state(), Start(campaign="KRACHT"))
+    assert step.state.phase == "consent"
+    assert step.state.campaign == "KRACHT"
+    consent = step.replies[-1]
+    assert isinstance(consent, Buttons)
+    assert [b.payload for b in consent.buttons] == ["/consent/yes", "/consent/no", "/consent/more"]
+    assert not questions(step)
+
+
+def test_consent_then_first_question_with_progress(engine: Engine) -> None:
+    step = run(engine, [Start(), Payload("/consent/yes")])
+    assert any(isinstance(e, ConsentGiven) for e in step.effects)
+    (q,) = questions(step)
+    assert q.quiz is not None
+    assert (q.quiz.question_id, q.quiz.step, q.quiz.total) == ("motive", 1, 17)
+    assert all(b.payload.startswith("/a/motive/") for b in q.buttons)
+
+
+def test_no_personal_answer_is_kept_without_consent(engine: Engine) -> None:
+    step = run(engine, [Start(), Payload("/a/motive/values"), FreeText("2")])
+    assert step.state.answers == {}
+    assert step.state.phase == "consent"
+
+
+@pytest.mark.parametrize(
+    "text", ["2", "b", "B", "Iets nieuws leren", "iets nieuws leren!", "Iets niews leren"]
+)
+def test_free_text_answers_by_number_letter_label_and_typo(engine: Engine, text: str) -> None:
+    step = engine.step(consented(engine), FreeText(text))
+    assert step.state.answers["motive"] == ["learn"]
+
+
+def test_accents_and_case_do_not_matter(engine: Engine) -> None:
+    st = run(
+        engine,
+        [
+            Payload(f"/a/{qid}/{oid}")
+            for qid, oid in [
+                ("motive", "values"),
+                ("gain", "skills"),
+                ("activity", "hands"),
+                ("saturday", "garden"),
+                ("party", "host"),
+                ("friends_say", "helpful"),
+                ("problem", "fix"),
+            ]
+        ],
+        consented(engine),
+    ).state
+    assert st.current == "place_pref"
+    step = engine.step(st, FreeText("MET EEN PERSOON"))  # label "Met één persoon"
+    assert step.state.answers["place_pref"] == ["one_on_one"]
+
+
+def test_unknown_text_is_reasked_with_the_buttons(engine: Engine) -> None:
+    step = engine.step(consented(engine), FreeText("blablabla"))
+    assert isinstance(step.replies[0], Text)
+    assert "begreep" in step.replies[0].text
+    (q,) = questions(step)
+    assert q.quiz is not None and q.quiz.question_id == "motive"
+    assert step.state.answers == {}
+
+
+def test_back_skip_and_stale_buttons(engine: Engine) -> None:
+    st = run(
+        engine, [Payload("/a/motive/values"), Payload("/a/gain/skills")], consented(engine)
+    ).state
+    assert st.current == "activity"
+    st = engine.step(st, Command("back")).state
+    assert st.current == "gain" and "gain" not in st.answers
+    st = engine.step(st, Command("skip")).state
+    assert st.current == "activity" and st.skipped == ["gain"]
+    # A tap on an old question's button does not change anything.
+    step = engine.step(st, Payload("/a/motive/cv"))
+    assert step.state.answers["motive"] == ["values"]
+    assert step.state.current == "activity"
+
+
+def test_back_on_first_question_says_so(engine: Engine) -> None:
+    step = engine.step(consented(engine), Command("back"))
+    assert isinstance(step.replies[0], Text)
+    assert step.state.current == "motive"
+
+
+def test_multi_select_toggles_and_done(engine: Engine) -> None:
+    st = consented(engine)
+    st.current = "causes_who"
+    st = engine.step(st, Payload("/a/causes_who/elderly")).state
+    st = engine.step(st, Payload("/a/causes_who/animals")).state
+    step = engine.step(st, Payload("/a/causes_who/elderly"))
+    (q,) = questions(step)
+    assert [b.selected for b in q.buttons if b.selected] == [True]
+    assert q.multi and q.done is not None
+    step = engine.step(step.state, Command("done", "causes_who"))
+    assert step.state.answers["causes_who"] == ["animals"]
+    assert step.state.current == "causes_what"
+
+
+def test_multi_select_by_text(engine: Engine) -> None:
+    st = consented(engine)
+    st.current = "causes_what"
+    step = engine.step(st, FreeText("1 en 5"))
+    assert step.state.answers["causes_what"] == ["sport", "nature"]
+
+
+def test_place_needs_a_resolved_value(engine: Engine) -> None:
+    st = consented(engine)
+    st.current = "place"
+    step = engine.step(st, FreeText("Atlantis"))
+    assert "Atlantis" in step.replies[0].text  # type: ignore[union-attr]
+    assert "place" not in step.state.answers
+    step = engine.step(st, Value(UTRECHT))
+    assert step.state.answers["place"] == UTRECHT
+    assert step.state.current == "hours"
+
+
+def test_hours_value_picks_the_covering_option(engine: Engine) -> None:
+    st = consented(engine)
+    st.current = "hours"
+    assert engine.step(st, Value(3)).state.answers["hours"] == ["h4"]
+
+
+def full_run(engine: Engine) -> Step:
+    events: list[Event] = [Start(), Command("consent_yes")]
+    quiz = engine.quiz
+    for q in quiz.questions:
+        if q.kind == "place":
+            events.append(Value(UTRECHT))
+        elif q.kind == "multi":
+            events += [Payload(f"/a/{q.id}/{q.options[0].id}"), Command("done", q.id)]
+        else:
+            events.append(Payload(f"/a/{q.id}/{q.options[1].id}"))
+    return run(engine, events)
+
+
+def test_a_full_run_ends_in_a_result_with_reasons_and_recommendations(engine: Engine) -> None:
+    step = full_run(engine)
+    assert step.state.phase == "result"
+    cards = [r for r in step.replies if isinstance(r, Card)]
+    result = cards[0].data["result"]
+    assert result["profile"]["id"] == step.state.result["primary"]  # type: ignore[index]
+    assert result["profile"]["reasons"], "a result always says why"
+    assert result["recommendations"][0]["vacancy_id"] == "v1"
+    assert "Waarom?" in cards[0].text
+    rec_card = cards[1]
+    assert [b.payload for b in rec_card.buttons] == ["/info/v1", "/help/v1"]
+
+
+def test_recommendation_query_carries_the_practical_answers(engine: Engine) -> None:
+    st = full_run(engine).state
+    query = engine.recommendation_query(st)
+    assert query["lat"] == UTRECHT["lat"] and query["place"] == "Utrecht"
+    assert query["hours_per_week"] == 2
+    assert query["days"] and query["dayparts"]
+    assert query["age"] == 16
+    assert query["profile"] == st.result["primary"]  # type: ignore[index]
+    assert query["activities"]
+
+
+def test_want_to_help_emits_a_lead_and_shows_contact(engine: Engine) -> None:
+    st = full_run(engine).state
+    step = engine.step(st, Payload("/help/v1"))
+    assert Lead("v1") in step.effects
+    assert "info@example.org" in step.replies[0].text  # type: ignore[union-attr]
+    info = engine.step(st, Payload("/info/v1"))
+    assert "Koffie" in info.replies[0].text  # type: ignore[union-attr]
+
+
+def test_show_more_asks_for_the_next_page(engine: Engine) -> None:
+    st = full_run(engine).state
+    step = engine.step(st, Payload("/more"))
+    (need,) = [e for e in step.effects if isinstance(e, NeedRecommendations)]
+    assert need.offset == 3
+
+
+def test_stop_and_resume_keep_the_answers(engine: Engine) -> None:
+    st = run(engine, [Payload("/a/motive/values"), Command("stop")], consented(engine)).state
+    assert st.phase == "stopped"
+    step = engine.step(st, FreeText("hallo daar"))
+    assert step.state.phase == "asking"
+    assert step.state.answers == {"motive": ["values"]}
+    assert questions(step)[0].quiz.question_id == "gain"  # type: ignore[union-attr]
+
+
+def test_language_switch_keeps_progress(engine: Engine) -> None:
+    st = run(engine, [Payload("/a/motive/values")], consented(engine)).state
+    step = engine.step(st, FreeText("in english please"))
+    assert step.state.lang == "en"
+    assert step.state.answers == {"motive": ["values"]}
+    q = questions(step)[0]
+    assert q.text == engine.quiz.question("gain").text["en"]  # type: ignore[union-attr]
+
+
+def test_my_data_and_delete(engine: Engine) -> None:
+    st = run(engine, [Payload("/a/motive/values")], consented(engine)).state
+    shown = engine.step(st, FreeText("mijn gegevens"))
+    assert "Iets goeds doen" in shown.replies[0].text  # type: ignore[union-attr]
+    gone = engine.step(st, FreeText("wis mijn gegevens"))
+    assert any(isinstance(e, EraseData) for e in gone.effects)
+    assert gone.state.answers == {} and not gone.state.consent
+
+
+def test_restart_keeps_consent_and_clears_answers(engine: Engine) -> None:
+    st = run(engine, [Payload("/a/motive/values"), Payload("/restart")], consented(engine)).state
+    assert st.consent and st.answers == {} and st.current == "motive"
+
+
+def test_state_round_trips_through_json(engine: Engine) -> None:
+    st = full_run(engine).state
+    again = State.from_dict(json.loads(json.dumps(st.to_dict())))
+    assert again == st
+
+
+def test_step_never_mutates_the_callers_state(engine: Engine) -> None:
+    st = consented(engine)
+    before = st.to_dict()
+    engine.step(st, Payload("/a/motive/values"))
+    assert st.to_dict() == before
+
+
+def test_analytics_never_carry_personal_answers(engine: Engine) -> None:
+    st = consented(engine)
+    st.current = "place"
+    step = engine.step(st, Value(UTRECHT))
+    for eff in step.effects:
+        if isinstance(eff, Track):
+            assert "Utrecht" not in json.dumps(eff.data)
