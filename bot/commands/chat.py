@@ -6,8 +6,12 @@ import asyncio
 import getpass
 import sys
 import uuid
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from bot.channels.terminal import TerminalView
 
 
 def command(
@@ -30,7 +34,7 @@ def command(
 
 
 async def _chat(lang: str, sender: str, campaign: str | None) -> None:
-    from bot.channels.terminal import TerminalView, render, to_payload_or_text
+    from bot.channels.terminal import render, to_payload_or_text
     from bot.config import get_settings
     from bot.pipeline import Inbound
     from bot.services import build_pipeline
