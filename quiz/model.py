@@ -7,6 +7,8 @@ names the file, the path inside it and what is wrong.
 
 from __future__ import annotations
 
+import difflib
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +73,19 @@ MAX_BUTTON_TITLE = 20  # reply buttons, used when a question has <= 3 options
 MAX_ROW_TITLE = 24  # list rows, used for 4..10 options
 MAX_ROW_DESCRIPTION = 72
 MAX_SCORED_QUESTIONS = 12
+MAX_BODY = 1024  # WhatsApp interactive message body
+SCORED_KINDS: tuple[str, ...] = ("choice", "multi", "scale")
+COMMITMENTS: tuple[str, ...] = ("one_off", "regular", "both")
+
+# Keys each mapping may hold; anything else is a typo that would otherwise be silently ignored.
+STRUCTURE_KEYS = ("id", "version", "languages", "default_language", "profiles", "questions")
+PROFILE_KEYS = ("id", "emoji", "motives", "activities")
+QUESTION_KEYS = ("id", "kind", "scored", "feeds", "skippable", "personal", "min", "max", "options")
+OPTION_KEYS = ("id", "motives", "activities", "value")
+TEXT_FILE_KEYS = ("language", "quiz", "ui", "labels", "profiles", "questions")
+PROFILE_TEXT_KEYS = ("name", "tagline", "description", "strengths", "roles")
+QUESTION_TEXT_KEYS = ("text", "why", "options")
+OPTION_TEXT_KEYS = ("title", "description", "synonyms")
 
 # UI strings every language file must provide (the engine's own phrases).
 REQUIRED_UI_KEYS: tuple[str, ...] = (
@@ -141,6 +156,41 @@ REQUIRED_UI_KEYS: tuple[str, ...] = (
     "keywords_start",
     "keywords_language",
 )
+
+# The `{name}` fields each UI text must carry (the engine fills them). Texts not listed here
+# take no fields: a stray brace would crash the formatting at run time.
+UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "place_unknown": frozenset({"text"}),
+    "result_intro": frozenset({"name"}),
+    "result_reasons": frozenset({"reasons"}),
+    "result_runner_up": frozenset({"runner_up"}),
+    "result_confidence_high": frozenset({"runner_up"}),
+    "result_confidence_medium": frozenset({"runner_up"}),
+    "result_confidence_low": frozenset({"runner_up"}),
+    "contact_intro": frozenset({"organisation"}),
+    "distance_km": frozenset({"km"}),
+}
+# UI texts shown on buttons: they must fit a WhatsApp reply button.
+UI_BUTTON_KEYS: tuple[str, ...] = (
+    "consent_yes",
+    "consent_no",
+    "consent_more",
+    "back",
+    "skip",
+    "why_button",
+    "done",
+    "resume",
+    "restart",
+    "more_info",
+    "show_more",
+    "want_to_help",
+)
+# Command words: free text equal to one of these is read as the command, never as an answer.
+# yes/no only count as commands while consent is asked, so they may double as answers.
+COMMAND_KEYWORD_KEYS: tuple[str, ...] = tuple(
+    k for k in REQUIRED_UI_KEYS if k.startswith("keywords_")
+)
+CONTEXTUAL_KEYWORD_KEYS: tuple[str, ...] = ("keywords_yes", "keywords_no")
 
 
 class ContentError(Exception):
@@ -265,15 +315,55 @@ class _Collector:
         self.errors.append(ContentError(file, path, message))
 
 
+# libyaml's parser when present (several times faster); the same safe constructor either way.
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeBase):  # type: ignore[misc,valid-type]
+    """A safe loader that refuses duplicate mapping keys (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: let the base class report it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml_text(text: str, file: str) -> Any:
     """Parse YAML, turning syntax errors into a ContentError with line and column."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ContentInvalid([ContentError(file, where, f"malformed YAML: {problem}")]) from exc
+
+
+def _known_keys(
+    raw: Mapping[Any, Any], known: tuple[str, ...], file: str, path: str, col: _Collector
+) -> None:
+    """Report keys a mapping may not hold, suggesting the likely intended one."""
+    for key in raw:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+        col.add(file, f"{path}.{key}" if path else str(key), f"unknown key {key!r}{hint}")
 
 
 def _weights(
@@ -352,6 +442,7 @@ def parse_quiz(
     sf = structure_file
     if not isinstance(structure, dict):
         raise ContentInvalid([ContentError(sf, "", "the file must hold a mapping at the top")])
+    _known_keys(structure, STRUCTURE_KEYS, sf, "", col)
 
     quiz_id = _id(structure.get("id"), sf, "id", col) or "quiz"
     version = structure.get("version", 1)
@@ -392,10 +483,15 @@ def parse_quiz(
             col.add(sf, f"{path}.id", f"duplicate profile id {pid!r}")
             continue
         seen.add(pid)
+        _known_keys(rp, PROFILE_KEYS, sf, path, col)
         motives = _weights(rp.get("motives"), MOTIVES, sf, f"{path}.motives", col)
         activities = _weights(rp.get("activities"), ACTIVITIES, sf, f"{path}.activities", col)
-        if not motives and not activities:
-            col.add(sf, path, "a profile needs motive or activity weights (its signature)")
+        if not activities:
+            col.add(
+                sf,
+                f"{path}.activities",
+                "a profile needs activity affinities (its signature; recommendations use them)",
+            )
         profiles_struct.append((pid, motives, activities, str(rp.get("emoji", ""))))
 
     # ---- questions
@@ -417,6 +513,7 @@ def parse_quiz(
             col.add(sf, f"{path}.id", f"duplicate question id {qid!r}")
             continue
         seen_q.add(qid)
+        _known_keys(rq, QUESTION_KEYS, sf, path, col)
         kind = rq.get("kind", "choice")
         if kind not in KINDS:
             col.add(sf, f"{path}.kind", f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
@@ -426,18 +523,41 @@ def parse_quiz(
             col.add(sf, f"{path}.feeds", f"unknown target {feeds!r} (known: {', '.join(FEEDS)})")
             feeds = None
         scored = bool(rq.get("scored", feeds is None))
+        if scored and feeds is not None:
+            col.add(sf, f"{path}.scored", "a question either scores or feeds, not both")
+        if scored and kind not in SCORED_KINDS:
+            col.add(
+                sf,
+                f"{path}.kind",
+                f"a scored question must be one of {', '.join(SCORED_KINDS)}, not {kind!r}",
+            )
+        if not scored and feeds is None:
+            col.add(sf, f"{path}.feeds", "an unscored question must feed something (feeds:)")
+        if (feeds == "place") != (kind == "place"):
+            col.add(sf, f"{path}.kind", "a place question has kind 'place' and feeds 'place'")
         options: list[dict[str, Any]] = []
         raw_options = rq.get("options") or []
-        if kind in ("choice", "multi", "scale"):
+        if kind in SCORED_KINDS:
             if not isinstance(raw_options, list) or len(raw_options) < 2:
                 col.add(sf, f"{path}.options", "a choice question needs at least 2 options")
                 raw_options = raw_options if isinstance(raw_options, list) else []
-            if len(raw_options) > MAX_OPTIONS:
+            # A multi question also shows a 'done' row, so it gets one option fewer.
+            room = MAX_OPTIONS - 1 if kind == "multi" else MAX_OPTIONS
+            if len(raw_options) > room:
                 col.add(
                     sf,
                     f"{path}.options",
-                    f"{len(raw_options)} options; WhatsApp lists hold at most {MAX_OPTIONS}",
+                    f"{len(raw_options)} options; WhatsApp lists hold at most {MAX_OPTIONS} rows"
+                    + (" (a multi question also needs one for 'done')" if kind == "multi" else ""),
                 )
+        elif raw_options:
+            col.add(sf, f"{path}.options", f"a {kind!r} question takes no options")
+            raw_options = []
+        for bound in ("min", "max"):
+            value = rq.get(bound)
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if value is not None and not numeric:
+                col.add(sf, f"{path}.{bound}", f"must be a number, got {value!r}")
         seen_o: set[str] = set()
         for j, ro in enumerate(raw_options):
             opath = f"{path}.options[{j}]"
@@ -451,6 +571,7 @@ def parse_quiz(
                 col.add(sf, f"{opath}.id", f"duplicate option id {oid!r} in question {qid!r}")
                 continue
             seen_o.add(oid)
+            _known_keys(ro, OPTION_KEYS, sf, opath, col)
             motives = _weights(ro.get("motives"), MOTIVES, sf, f"{opath}.motives", col)
             activities = _weights(ro.get("activities"), ACTIVITIES, sf, f"{opath}.activities", col)
             value = ro.get("value")
@@ -463,20 +584,44 @@ def parse_quiz(
                 if not isinstance(value, dict):
                     col.add(sf, f"{opath}.value", "must be a mapping with days and/or dayparts")
                 else:
-                    for v in value.get("days", []) or []:
-                        if v not in WEEKDAYS:
-                            col.add(sf, f"{opath}.value.days", f"unknown weekday {v!r}")
-                    for v in value.get("dayparts", []) or []:
-                        if v not in DAYPARTS:
-                            col.add(sf, f"{opath}.value.dayparts", f"unknown daypart {v!r}")
+                    for key, allowed, what in (
+                        ("days", WEEKDAYS, "weekday"),
+                        ("dayparts", DAYPARTS, "daypart"),
+                    ):
+                        listed = value.get(key) or []
+                        if not isinstance(listed, list):
+                            col.add(sf, f"{opath}.value.{key}", f"must be a list of {what}s")
+                            continue
+                        for v in listed:
+                            if v not in allowed:
+                                col.add(sf, f"{opath}.value.{key}", f"unknown {what} {v!r}")
+            if feeds in ("hours", "age") and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                col.add(sf, f"{opath}.value", f"must be a number ({feeds}), got {value!r}")
+            if feeds == "commitment" and value not in COMMITMENTS:
+                col.add(
+                    sf,
+                    f"{opath}.value",
+                    f"unknown commitment {value!r} (known: {', '.join(COMMITMENTS)})",
+                )
             if scored and not motives and not activities:
                 col.add(sf, opath, "an option of a scored question needs weights")
+            if not scored and (motives or activities):
+                col.add(sf, opath, "weights on an unscored question have no effect")
             options.append(
-                {"id": oid, "motives": motives, "activities": activities, "value": value}
+                {
+                    "id": oid,
+                    "index": j,
+                    "motives": motives,
+                    "activities": activities,
+                    "value": value,
+                }
             )
         q_struct.append(
             {
                 "id": qid,
+                "index": i,
                 "kind": kind,
                 "scored": scored,
                 "feeds": feeds,
@@ -490,6 +635,7 @@ def parse_quiz(
     n_scored = sum(1 for q in q_struct if q["scored"])
     if n_scored > MAX_SCORED_QUESTIONS:
         col.add(sf, "questions", f"{n_scored} scored questions; at most {MAX_SCORED_QUESTIONS}")
+    _check_dimensions(profiles_struct, q_struct, sf, col)
 
     # ---- texts per language
     ui: dict[str, dict[str, str]] = {}
@@ -500,6 +646,7 @@ def parse_quiz(
         if not isinstance(raw, dict):
             col.add(tf, "", "the file must hold a mapping at the top")
             continue
+        _known_keys(raw, TEXT_FILE_KEYS, tf, "", col)
         if raw.get("language") != lang:
             col.add(tf, "language", f"must be {lang!r}")
         if raw.get("quiz") != quiz_id:
@@ -517,11 +664,15 @@ def parse_quiz(
                     ui[lang][key] = value.strip()
                 else:
                     col.add(tf, f"ui.{key}", "must be a text")
+        _check_ui(ui[lang], tf, col)
         raw_labels = raw.get("labels") or {}
         if not isinstance(raw_labels, dict):
             col.add(tf, "labels", "must be a mapping of taxonomy id to label")
             raw_labels = {}
         labels[lang] = {str(k): str(v) for k, v in raw_labels.items()}
+        for key in labels[lang]:
+            if key not in (*CAUSES, *ACTIVITIES, *WEEKDAYS, *DAYPARTS):
+                col.add(tf, f"labels.{key}", f"unknown cause, activity, weekday or daypart {key!r}")
         for tax_id in (*CAUSES, *ACTIVITIES, *WEEKDAYS, *DAYPARTS):
             if tax_id not in labels[lang]:
                 col.add(tf, f"labels.{tax_id}", "missing translation")
@@ -539,6 +690,7 @@ def parse_quiz(
             if not isinstance(entry, dict):
                 col.add(tf, path, "missing translation")
                 continue
+            _known_keys(entry, PROFILE_TEXT_KEYS, tf, path, col)
             p_texts[pid][lang] = {
                 "name": _text(entry, "name", tf, path, col),
                 "tagline": _text(entry, "tagline", tf, path, col),
@@ -561,6 +713,7 @@ def parse_quiz(
             if not isinstance(entry, dict):
                 col.add(tf, path, "missing translation")
                 continue
+            _known_keys(entry, QUESTION_TEXT_KEYS, tf, path, col)
             opts_raw = entry.get("options") or {}
             if not isinstance(opts_raw, dict):
                 col.add(tf, f"{path}.options", "must be a mapping of option id to texts")
@@ -569,7 +722,8 @@ def parse_quiz(
             for key in opts_raw:
                 if key not in known:
                     col.add(tf, f"{path}.options.{key}", f"unknown option id {key!r}")
-            n_opts = len(q["options"])
+            # Rows shown: the options, plus the 'done' row of a multi question.
+            n_opts = len(q["options"]) + (1 if q["kind"] == "multi" else 0)
             limit = MAX_BUTTON_TITLE if n_opts <= 3 else MAX_ROW_TITLE
             opt_texts: dict[str, dict[str, Any]] = {}
             for o in q["options"]:
@@ -580,6 +734,7 @@ def parse_quiz(
                 if not isinstance(ot, dict):
                     col.add(tf, opath, "missing translation")
                     continue
+                _known_keys(ot, OPTION_TEXT_KEYS, tf, opath, col)
                 title = _text(ot, "title", tf, opath, col)
                 if len(title) > limit:
                     col.add(
@@ -605,6 +760,13 @@ def parse_quiz(
                 "why": _text(entry, "why", tf, path, col),
                 "options": opt_texts,
             }
+            for key in ("text", "why"):
+                if len(q_texts[qid][lang][key]) > MAX_BODY:
+                    col.add(
+                        tf,
+                        f"{path}.{key}",
+                        f"{len(q_texts[qid][lang][key])} characters; at most {MAX_BODY}",
+                    )
 
     if col.errors:
         raise ContentInvalid(col.errors)
@@ -669,10 +831,180 @@ def parse_quiz(
         ui=ui,
         labels=labels,
     )
+    files = {lang: tf for lang, (_, tf) in texts.items()}
+    _check_translations_agree(quiz, files, col)
+    _check_keywords(quiz, files, col)
+    _check_option_names(quiz, files, col)
     _check_reachability(quiz, sf, col)
     if col.errors:
         raise ContentInvalid(col.errors)
     return quiz
+
+
+def _check_dimensions(
+    profiles: list[tuple[str, dict[str, float], dict[str, float], str]],
+    questions: list[dict[str, Any]],
+    file: str,
+    col: _Collector,
+) -> None:
+    """Profiles weigh only what questions measure; questions measure only what profiles use."""
+    measured: set[tuple[str, str]] = set()
+    for q in questions:
+        if q["scored"]:
+            for o in q["options"]:
+                measured.update(("motives", d) for d in o["motives"])
+                measured.update(("activities", d) for d in o["activities"])
+    used: set[tuple[str, str]] = set()
+    for i, (_, motives, activities, _) in enumerate(profiles):
+        for family, weights in (("motives", motives), ("activities", activities)):
+            for d in weights:
+                used.add((family, d))
+                if (family, d) not in measured:
+                    col.add(
+                        file,
+                        f"profiles[{i}].{family}.{d}",
+                        "no scored question measures this dimension, so it can never count",
+                    )
+    for q in questions:
+        if not q["scored"]:
+            continue
+        for o in q["options"]:
+            for family in ("motives", "activities"):
+                for d in o[family]:
+                    if (family, d) not in used:
+                        col.add(
+                            file,
+                            f"questions[{q['index']}].options[{o['index']}].{family}.{d}",
+                            "no profile uses this dimension, so the weight has no effect",
+                        )
+
+
+def _check_ui(table: Mapping[str, str], file: str, col: _Collector) -> None:
+    """Placeholders the engine fills, and button texts that fit WhatsApp."""
+    for key in (*REQUIRED_UI_KEYS, *(k for k in UI_PLACEHOLDERS if k not in REQUIRED_UI_KEYS)):
+        text = table.get(key, "")
+        if not text:
+            continue
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        except ValueError as exc:
+            col.add(file, f"ui.{key}", f"malformed placeholder: {exc} (write a brace as {{{{ }}}})")
+            continue
+        expected = UI_PLACEHOLDERS.get(key, frozenset())
+        for name in sorted(expected - fields):
+            col.add(file, f"ui.{key}", f"must contain the placeholder {{{name}}}")
+        for name in sorted(fields - expected):
+            allowed = ", ".join(f"{{{n}}}" for n in sorted(expected)) or "none"
+            col.add(file, f"ui.{key}", f"unknown placeholder {{{name}}} (allowed: {allowed})")
+    for key in UI_BUTTON_KEYS:
+        text = table.get(key, "")
+        if len(text) > MAX_BUTTON_TITLE:
+            col.add(
+                file,
+                f"ui.{key}",
+                f"button text {text!r} has {len(text)} characters; at most {MAX_BUTTON_TITLE}",
+            )
+
+
+def _check_translations_agree(quiz: Quiz, files: Mapping[str, str], col: _Collector) -> None:
+    """Optional texts present in one language must be present in all."""
+    extra = {k for table in quiz.ui.values() for k in table if k not in REQUIRED_UI_KEYS}
+    for lang, table in quiz.ui.items():
+        for key in sorted(extra - set(table)):
+            col.add(files[lang], f"ui.{key}", "missing translation (other languages have it)")
+    for q in quiz.questions:
+        for o in q.options:
+            if not any(o.description.values()):
+                continue
+            for lang, desc in o.description.items():
+                if not desc:
+                    col.add(
+                        files[lang],
+                        f"questions.{q.id}.options.{o.id}.description",
+                        "missing translation (other languages have it)",
+                    )
+
+
+def _keyword_phrases(quiz: Quiz) -> list[tuple[str, str, str, str]]:
+    """(normalised phrase, phrase, ui key, language) for every command keyword."""
+    from quiz.textmatch import normalise
+
+    out: list[tuple[str, str, str, str]] = []
+    for lang in quiz.languages:
+        table = quiz.ui.get(lang, {})
+        for key in COMMAND_KEYWORD_KEYS:
+            for phrase in table.get(key, "").split(","):
+                norm = normalise(phrase)
+                if norm:
+                    out.append((norm, phrase.strip(), key, lang))
+    return out
+
+
+def _check_keywords(quiz: Quiz, files: Mapping[str, str], col: _Collector) -> None:
+    """One phrase, one command: free text equal to a keyword must mean one thing."""
+    owner: dict[str, tuple[str, str]] = {}
+    for norm, phrase, key, lang in _keyword_phrases(quiz):
+        # Language switches differ per language; every other command is the same in all.
+        command = f"{key}:{lang}" if key == "keywords_language" else key
+        if norm not in owner:
+            owner[norm] = (command, f"ui.{key} of {files[lang]}")
+        elif owner[norm][0] != command:
+            col.add(
+                files[lang],
+                f"ui.{key}",
+                f"{phrase!r} is also in {owner[norm][1]}: typed, it cannot mean both",
+            )
+
+
+def _check_option_names(quiz: Quiz, files: Mapping[str, str], col: _Collector) -> None:
+    """Typed titles and synonyms must point at one option and not be read as something else."""
+    from quiz.textmatch import normalise
+
+    commands = {
+        norm: key
+        for norm, _, key, _ in _keyword_phrases(quiz)
+        if key not in CONTEXTUAL_KEYWORD_KEYS
+    }
+    for q in quiz.questions:
+        n = len(q.options)
+        names: dict[str, str] = {}
+        for lang in quiz.languages:
+            for o in q.options:
+                opath = f"questions.{q.id}.options.{o.id}"
+                entries = [("title", o.title.get(lang, ""))]
+                entries += [("synonyms", s) for s in o.synonyms.get(lang, ())]
+                for field_name, name in entries:
+                    norm = normalise(name)
+                    where = f"{opath}.{field_name}"
+                    if not norm:
+                        if name:
+                            col.add(files[lang], where, f"{name!r} has no letters or digits")
+                        continue
+                    other = names.setdefault(norm, o.id)
+                    if other != o.id:
+                        col.add(
+                            files[lang],
+                            where,
+                            f"{name!r} also names option {other!r}: typed, it could mean either",
+                        )
+                    if norm in commands:
+                        col.add(
+                            files[lang],
+                            where,
+                            f"{name!r} is a command word (ui.{commands[norm]}): "
+                            "typed, it runs that command instead",
+                        )
+                    index = (
+                        int(norm) - 1
+                        if norm.isdigit()
+                        else (ord(norm) - ord("a") if len(norm) == 1 and norm.isalpha() else -1)
+                    )
+                    if 0 <= index < n and q.options[index].id != o.id:
+                        col.add(
+                            files[lang],
+                            where,
+                            f"typed, {name!r} picks option {index + 1} ({q.options[index].id!r})",
+                        )
 
 
 def _check_reachability(quiz: Quiz, file: str, col: _Collector) -> None:
