@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit chat bench clean
+.PHONY: run test lint typecheck unit chat bench clean rasa rasa-validate nlu-eval
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,30 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
+
+# Rasa as the second NLU backend, in its own Python 3.10 venv (.venv-rasa, ~2.7 GB).
+# `make rasa` builds the venv, trains on nlu_data/train when the data changed, and serves
+# /model/parse on 127.0.0.1:5005 (then: VK_RASA_URL=http://127.0.0.1:5005).
+RASA_VENV := .venv-rasa
+RASA_MODEL := deploy/rasa/models/nlu.tar.gz
+RASA_ENV := RASA_TELEMETRY_ENABLED=false
+
+$(RASA_MODEL): $(wildcard nlu_data/train/*.yml) deploy/rasa/config.yml deploy/rasa/domain.yml
+	scripts/rasa_venv.sh
+	$(RASA_ENV) $(RASA_VENV)/bin/rasa train nlu --config deploy/rasa/config.yml \
+		--nlu nlu_data/train --domain deploy/rasa/domain.yml \
+		--out deploy/rasa/models --fixed-model-name nlu
+
+rasa: $(RASA_MODEL)
+	$(RASA_ENV) $(RASA_VENV)/bin/rasa run --enable-api -m $(RASA_MODEL) \
+		-i 127.0.0.1 -p 5005 --endpoints deploy/rasa/endpoints.yml \
+		--credentials deploy/rasa/credentials.yml
+
+rasa-validate:
+	scripts/rasa_validate.sh
+
+# Both backends on the held-out split (Rasa must be running: `make rasa` in another shell).
+nlu-eval: $(STAMP)
+	mkdir -p var
+	$(BIN)/vrijwilligerskracht nlu eval --json > var/nlu-eval-spacy.json
+	$(BIN)/vrijwilligerskracht nlu eval --backend rasa --json > var/nlu-eval-rasa.json

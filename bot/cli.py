@@ -16,6 +16,7 @@ from bot.commands import (
     recommend,
     report,
     serve,
+    telegram,
 )
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app.add_typer(campaign.app, name="campaign", help="Campaign entry points: links 
 app.add_typer(report.app, name="report", help="Funnel and campaign reports.")
 app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(privacy.app, name="privacy", help="Personal data housekeeping.")
+app.add_typer(telegram.app, name="telegram", help="Connect the Telegram bot: webhook and menu.")
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     default_language: str = "nl"
     content_dir: Path | None = None
     model_dir: Path = ROOT / "var" / "nlu"
+    nlu_data_dir: Path = ROOT / "nlu_data"  # training data of the embedded NLU (Rasa format)
 
     rasa_url: str | None = None
 
@@ -30,6 +31,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = None
     telegram_bot_username: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    telegram_polling: bool = False  # getUpdates instead of the webhook (`serve --telegram-polling`)
 
     whatsapp_token: str | None = None
     whatsapp_phone_id: str | None = None
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     max_body_bytes: int = 16_384
     cors_origins: list[str] = Field(default_factory=list)
+    # Fictional demo vacancies loaded at start-up into an empty database (0: none).
+    demo_count: int = 5000
 
 
 @lru_cache

@@ -7,7 +7,7 @@ lead) comes back as effects. The engine never special-cases a channel.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from quiz import textmatch
@@ -56,7 +56,9 @@ class State:
     stopped_phase: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Same result as dataclasses.asdict (a deep copy), at a fraction of its cost: this
+        # runs on every step and asdict dominated the server's CPU time per message.
+        return {name: _plain(value) for name, value in self.__dict__.items()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> State:
@@ -64,6 +66,17 @@ class State:
             return cls()
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _plain(value: Any) -> Any:
+    """Deep copy of JSON-shaped data (dicts, lists, tuples, scalars)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value
 
 
 @dataclass(frozen=True)

@@ -229,13 +229,11 @@ def activity_affinity(query: Query) -> dict[str, float]:
 def activity_table(query: Query) -> list[float]:
     """Affinity for every activity mask (2**9 entries): the best matching activity counts."""
     aff = activity_affinity(query)
+    per_bit = [aff.get(a, 0.0) for a in ACTIVITIES]
     table = [0.0] * (1 << len(ACTIVITIES))
     for m in range(1, len(table)):
-        best = 0.0
-        for i, a in enumerate(ACTIVITIES):
-            if m & (1 << i):
-                best = max(best, aff.get(a, 0.0))
-        table[m] = best
+        low = m & -m  # table[m] = max(table[m without its lowest bit], that bit's affinity)
+        table[m] = max(table[m ^ low], per_bit[low.bit_length() - 1])
     return table
 
 
@@ -423,7 +421,9 @@ def diversify(stream: Iterator[Scored], need: int, chosen_causes: Sequence[str])
 
     def fill() -> None:
         nonlocal exhausted
-        while not exhausted and len(pool) < LOOKAHEAD:
+        # Look far ahead only while the diversity rules may swap; then take what is needed.
+        target = LOOKAHEAD if len(out) < DIVERSE_TOP else need - len(out)
+        while not exhausted and len(pool) < target:
             try:
                 s = next(stream)
             except StopIteration:
@@ -439,15 +439,25 @@ def diversify(stream: Iterator[Scored], need: int, chosen_causes: Sequence[str])
             break
         pick = 0
         if len(out) < DIVERSE_TOP:
-            pick = next((i for i, s in enumerate(pool) if _diverse(s, out, chosen_causes)), 0)
+            pick = next(
+                (i for i, s in enumerate(pool) if _diverse(s, out, chosen_causes)),
+                next((i for i, s in enumerate(pool) if _new_organisation(s, out)), 0),
+            )
         out.append(pool.pop(pick))
     return out
 
 
+def _new_organisation(s: Scored, chosen: Sequence[Scored]) -> bool:
+    if s.tier == "centre":  # the last resort is never swapped forward
+        return False
+    return all(x.candidate.organisation_id != s.candidate.organisation_id for x in chosen)
+
+
 def _diverse(s: Scored, chosen: Sequence[Scored], chosen_causes: Sequence[str]) -> bool:
-    """May `s` follow `chosen` in the first five? New organisation, cause not piled up."""
+    """May `s` follow `chosen` in the first five? New organisation, cause not piled up.
+    (When nothing qualifies, a new organisation alone will do, then simply the next.)"""
     c = s.candidate
-    if any(x.candidate.organisation_id == c.organisation_id for x in chosen):
+    if not _new_organisation(s, chosen):
         return False
     main = c.causes[0] if c.causes else None
     if main is None or main in chosen_causes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -73,3 +73,25 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         admin_token="test-admin-token",
         model_dir=tmp_path / "nlu",
     )
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    """Base URL of a real uvicorn server process (bot.app) on a free loopback port."""
+    from tests.live_server import run_server
+
+    with run_server(settings) as base:
+        yield base
+
+
+@pytest.fixture(autouse=True)
+async def _dispose_engines(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Close pooled async connections inside the test's own event loop (asyncpg connections
+    cannot outlive it; the next test runs in a new loop)."""
+    yield
+    if "db_url" in request.fixturenames:
+        from bot.store.db import dispose_all
+        from bot.store.turns import close_all
+
+        await close_all()
+        await dispose_all()

@@ -1,11 +1,118 @@
-"""`vrijwilligerskracht serve`"""
+"""`vrijwilligerskracht serve`: migrate, load demo data if empty, run the HTTP service."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from typing import TYPE_CHECKING
+
 import typer
 
+if TYPE_CHECKING:
+    from bot.config import Settings
 
-def command() -> None:
-    """Not built yet."""
-    typer.echo("not built yet", err=True)
-    raise typer.Exit(2)
+
+def enabled_channels(settings: Settings) -> list[str]:
+    """Channels this configuration serves (REST and the widget are always on)."""
+    channels = ["rest", "widget"]
+    if settings.telegram_token:
+        channels.append("telegram (polling)" if settings.telegram_polling else "telegram")
+    if settings.whatsapp_token and settings.whatsapp_phone_id:
+        channels.append("whatsapp")
+    return channels
+
+
+def prepare_now(settings: Settings) -> str | None:
+    """Demo organisations for an empty database and the NLU model (bot.startup.prepare)."""
+    import asyncio
+
+    try:
+        from bot.startup import prepare
+    except ImportError:
+        return None
+    done = asyncio.run(prepare(settings, quiet=True))
+    return "; ".join(done[1:]) or None
+
+
+def command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+    access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
+    telegram_polling: bool = typer.Option(
+        False, "--telegram-polling", help="Fetch Telegram updates (no public webhook URL needed)."
+    ),
+) -> None:
+    """Run the chatbot service (REST channel, widget, health, metrics, configured channels)."""
+    import uvicorn
+    from rich.console import Console
+
+    from bot.config import get_settings
+    from bot.store.db import is_sqlite
+    from bot.store.migrate import upgrade
+
+    console = Console(stderr=True, soft_wrap=True)
+    settings = get_settings()
+    if telegram_polling:
+        if not settings.telegram_token or workers > 1:
+            console.print("[red]--telegram-polling needs VK_TELEGRAM_TOKEN and one worker.[/red]")
+            raise typer.Exit(1)
+        settings = settings.model_copy(update={"telegram_polling": True})
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:
+        console.print(f"[red]Cannot prepare the database:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    note = None
+    if workers > 1:
+        # Workers cannot be updated afterwards: prepare everything before they start.
+        try:
+            note = prepare_now(settings)
+        except Exception as exc:
+            console.print(f"[yellow]Preparation incomplete:[/yellow] {exc}")
+    else:
+        note = "demo organisations and the language model load in the background"
+
+    base = f"http://{host}:{port}"
+    db = "SQLite" if is_sqlite(settings.database_url) else "Postgres"
+    console.print(
+        f"[bold green]Vrijwilligerskracht[/bold green] on {base}  ({db}, {workers} worker(s))"
+    )
+    if note:
+        console.print(f"  {note}")
+    console.print(f"  open      {base}/            (demo page with the chat widget)")
+    console.print(f"  REST      POST {base}/webhooks/rest/webhook")
+    console.print(
+        f"            curl -s {base}/webhooks/rest/webhook "
+        '-d \'{"sender": "me", "message": "/start"}\''
+    )
+    console.print(f"  health    {base}/healthz   metrics {base}/metrics")
+    console.print(f"  channels  {', '.join(enabled_channels(settings))}")
+
+    if workers > 1:
+        # Every worker writes its metrics here; /metrics adds them up.
+        from pathlib import Path
+
+        metrics_dir = Path(settings.model_dir).parent / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        uvicorn.run(
+            "bot.app:factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            log_level="warning",
+        )
+        return
+    from bot.app import create_app
+
+    uvicorn.run(
+        create_app(settings, prepare_in_background=True),
+        host=host,
+        port=port,
+        access_log=access_log,
+        log_level="warning",
+    )

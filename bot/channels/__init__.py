@@ -1,0 +1,1 @@
+"""Channel adapters: each maps one platform to and from the neutral model and the pipeline."""

@@ -1,0 +1,1 @@
+"""Where people are: PC4/PC6 postcodes, places and municipalities, shared locations."""

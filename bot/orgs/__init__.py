@@ -1,0 +1,1 @@
+"""Organisations and vacancies: import (CSV/JSON), the fictional demo set, queries."""

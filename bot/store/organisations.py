@@ -1,0 +1,98 @@
+"""Organisation and vacancy tables (the import contract's fields, one row per vacancy).
+
+Organisations also carry what other features need: `allowed_origins` (the web widget's CORS
+allowlist for this organisation), `is_volunteer_centre` (the local fallback of the
+recommender) and `fictional` (demo data, labelled as such wherever it is shown).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json_list() -> Any:
+    return Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class Organisation(SQLModel, table=True):
+    __tablename__ = "organisations"
+
+    id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    contact_email: str | None = Field(default=None, sa_column=sa.Column(sa.String(254)))
+    url: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    place: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    municipality: str | None = Field(default=None, sa_column=sa.Column(sa.String(100), index=True))
+    allowed_origins: list[str] = _json_list()
+    is_volunteer_centre: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    fictional: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    created_at: datetime = Field(
+        default_factory=_now, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=_now, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
+    )
+
+
+class Vacancy(SQLModel, table=True):
+    __tablename__ = "vacancies"
+
+    id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    organisation_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(64),
+            sa.ForeignKey("organisations.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    title: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    description: str = Field(
+        default="", sa_column=sa.Column(sa.Text, nullable=False, server_default="")
+    )
+    causes: list[str] = _json_list()
+    activities: list[str] = _json_list()
+    postcode: str | None = Field(default=None, sa_column=sa.Column(sa.String(8)))
+    place: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    municipality: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    lat: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    lon: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    hours_min: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    hours_max: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    days: list[str] = _json_list()
+    dayparts: list[str] = _json_list()
+    one_off: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    remote: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    min_age: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    vog_required: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    contact_email: str | None = Field(default=None, sa_column=sa.Column(sa.String(254)))
+    url: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    created_at: datetime = Field(
+        default_factory=_now, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=_now,
+        sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False, index=True),
+    )
+
+
+ORGANISATIONS = Organisation.__table__  # type: ignore[attr-defined]
+VACANCIES = Vacancy.__table__  # type: ignore[attr-defined]

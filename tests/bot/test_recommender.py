@@ -1,0 +1,184 @@
+"""bot.recommender: the vectorised catalogue agrees with the pure reference, the async hook
+reads the real database and notices changes, and a quiz conversation ends in real
+recommendations with reasons in the person's language."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.content import load_quiz
+from bot.geo.gazetteer import get_gazetteer
+from bot.orgs.demo import generate
+from bot.orgs.importer import import_rows
+from bot.recommender import Catalogue, Recommender, prepare_query
+from bot.store.db import get_sync_engine
+from quiz.engine import Engine
+from quiz.events import NeedRecommendations, Payload, Recommendations, Start, Value
+from quiz.messages import Buttons, Card
+from quiz.recommend import ListSource, Query, recommend
+from tests.quiz.test_recommend import random_candidates, random_query
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_catalogue_agrees_with_the_pure_reference(seed: int) -> None:
+    rnd = random.Random(seed)
+    cands = random_candidates(rnd, 600)
+    reference, fast = ListSource(cands), Catalogue(cands)
+    for _ in range(6):
+        qd = random_query(rnd)
+        q = Query.from_dict(qd)
+        for ring in ((-1.0, q.radius_km), (q.radius_km, q.radius_km * 2), None):
+            a = reference.ranked(q, ring, 40)
+            b = fast.ranked(q, ring, 40)
+            assert [s.candidate.vacancy_id for s in a] == [s.candidate.vacancy_id for s in b]
+            for x, y in zip(a, b, strict=True):
+                assert math.isclose(x.score, y.score, abs_tol=1e-9)
+                assert (x.distance_km is None) == (y.distance_km is None)
+        ref_page = recommend(qd, reference, offset=0, limit=12)
+        fast_page = recommend(qd, fast, offset=0, limit=12)
+        assert [i["vacancy_id"] for i in ref_page.items] == [
+            i["vacancy_id"] for i in fast_page.items
+        ]
+        assert ref_page.more_available == fast_page.more_available
+
+
+def test_prepare_query_resolves_places_and_municipalities() -> None:
+    q = prepare_query({"postcode": "3511 AB"})
+    assert q.located and q.municipality == "Utrecht"
+    q = prepare_query({"place": "Den Bosch"})
+    assert q.located and q.municipality == "'s-Hertogenbosch"
+    q = prepare_query({"lat": 52.37, "lon": 4.89})
+    assert q.municipality == "Amsterdam"
+    assert not prepare_query({"place": "xyzzy"}).located
+
+
+def _rows(n: int, seed: int = 5) -> list[tuple[int, dict[str, Any]]]:
+    return list(enumerate(generate(n, seed), start=1))
+
+
+async def test_hook_reads_the_database_and_notices_changes(settings: Settings) -> None:
+    import_rows(settings.database_url, _rows(300))
+    hook = Recommender(settings, refresh_s=0.0)
+    query = {"place": "Utrecht", "lang": "nl", "activities": {"social": 3}}
+    items, more = await hook(query, 0, 3)
+    assert len(items) == 3 and more
+    shape = {
+        "vacancy_id",
+        "organisation_id",
+        "organisation",
+        "title",
+        "description",
+        "distance_km",
+        "score",
+        "reasons",
+        "contact_email",
+        "url",
+        "vog_required",
+        "remote",
+        "fictional",
+    }
+    assert shape <= set(items[0])
+    assert all(i["fictional"] for i in items)
+    assert all(isinstance(r, str) for i in items for r in i["reasons"])
+
+    # A change made behind the hook's back (another process) is picked up.
+    gaz = get_gazetteer()
+    here = gaz.resolve("Utrecht")
+    assert here is not None
+    row = {
+        "vacancy_id": "new-1",
+        "organisation_id": "new-org",
+        "organisation_name": "Nieuwe club",
+        "title": "Precies wat je zoekt",
+        "causes": "elderly",
+        "activities": "social",
+        "lat": here.lat,
+        "lon": here.lon,
+    }
+    engine = get_sync_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM vacancies WHERE organisation_id LIKE 'demo-vc-%'"))
+    engine.dispose()
+    import_rows(settings.database_url, [(2, row)])
+    items, _ = await hook({**query, "causes": ["elderly"]}, 0, 3)
+    assert items[0]["vacancy_id"] == "new-1"
+
+
+async def test_hook_on_an_empty_database_answers_empty(settings: Settings) -> None:
+    hook = Recommender(settings)
+    items, more = await hook({"place": "Utrecht"}, 0, 3)
+    assert items == [] and more is False
+
+
+async def test_conversation_ends_in_real_recommendations(settings: Settings) -> None:
+    import_rows(settings.database_url, _rows(400))
+    quiz = load_quiz()
+    engine = Engine(quiz)
+    hook = Recommender(settings, texts=quiz)
+    step = engine.step(engine.new_state("nl"), Start(lang="nl"))
+    step = engine.step(step.state, Payload("/consent/yes"))
+    need: NeedRecommendations | None = None
+    for _ in range(40):
+        q = engine.current_question(step.state)
+        if q is None:
+            break
+        if q.kind == "place":
+            match = get_gazetteer().resolve("Utrecht")
+            assert match is not None
+            step = engine.step(step.state, Value(match.to_value()))
+        elif q.kind == "number" or not q.options:
+            step = engine.step(step.state, Value(30))
+        else:
+            step = engine.step(step.state, Payload(f"/a/{q.id}/{q.options[0].id}"))
+            if q.kind == "multi":
+                step = engine.step(step.state, Payload(f"/done/{q.id}"))
+        need = next((e for e in step.effects if isinstance(e, NeedRecommendations)), need)
+    assert need is not None
+    items, more = await hook(dict(need.query), need.offset, need.limit)
+    assert items
+    step = engine.step(step.state, Recommendations(tuple(items), 0, more))
+    cards = [r for r in step.replies if isinstance(r, Card) and r.buttons]
+    assert len(cards) == len(items) <= 3
+    assert any("km van je" in c.text or "vanuit huis" in c.text for c in cards)
+    assert cards[0].buttons[1].payload.startswith("/help/")
+    buttons = [r for r in step.replies if isinstance(r, Buttons)]
+    assert any(b.payload == "/more" for r in buttons for b in r.buttons) == more
+
+
+async def test_reasons_use_the_quiz_texts_in_both_languages(settings: Settings) -> None:
+    here = get_gazetteer().resolve("3511")
+    assert here is not None
+    north = here.lat + 4 / 111.195
+    row = {
+        "vacancy_id": "r1",
+        "organisation_id": "o1",
+        "organisation_name": "Buurthuis",
+        "title": "Koffie schenken",
+        "causes": "neighbourhood",
+        "activities": "social",
+        "days": "saturday",
+        "dayparts": "morning",
+        "lat": north,
+        "lon": here.lon,
+    }
+    import_rows(settings.database_url, [(2, row)])
+    hook = Recommender(settings, texts=load_quiz())
+    query = {"postcode": "3511", "activities": {"social": 3}, "days": ["saturday"]}
+    items, _ = await hook({**query, "lang": "nl"}, 0, 3)
+    assert items[0]["reasons"][:3] == [
+        "4 km van je",
+        "past bij jouw kracht: mensen verbinden",
+        "zaterdagochtend",
+    ]
+    items, _ = await hook({**query, "lang": "en"}, 0, 3)
+    assert items[0]["reasons"][:3] == [
+        "4 km from you",
+        "fits your strength: bringing people together",
+        "Saturday morning",
+    ]
