@@ -31,7 +31,9 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 bench: $(STAMP)
-	$(BIN)/pytest tests/bench -m bench -p no:randomly --benchmark-only -q
+	$(BIN)/pytest tests/bench -m bench -o python_files='bench_*.py' -p no:randomly -q -s
+	$(BIN)/python -m tests.bench.bench_rest_load
+	$(BIN)/python -m tests.bench.bench_rest_load --db postgres
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -83,6 +83,8 @@ class HandleResult:
     replies: list[Reply]
     conversation_id: str
     duplicate: bool = False
+    # The turn erased the person's data (clients drop what they keep locally too).
+    erased: bool = False
 
 
 @dataclass
@@ -222,6 +224,9 @@ class Pipeline:
                     replies=[reply_from_dict(r) for r in found.duplicate_replies or []],
                     conversation_id=found.duplicate_of,
                     duplicate=True,
+                    # A kept answer whose conversation is gone answered an erasure.
+                    erased=found.conversation is None
+                    or found.conversation["id"] != found.duplicate_of,
                 )
             if found.conversation is None:
                 inbound = _first_touch(inbound, campaigns)
@@ -231,7 +236,9 @@ class Pipeline:
             )
             if in_transaction is not None:
                 await in_transaction(tx.session(), conversation_id, turn.replies)
-        return HandleResult(replies=turn.replies, conversation_id=conversation_id)
+        return HandleResult(
+            replies=turn.replies, conversation_id=conversation_id, erased=turn.erase
+        )
 
     # ------------------------------------------------------------------ the turn
 

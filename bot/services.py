@@ -33,10 +33,12 @@ def build_pipeline(settings: Settings, *, defer_interpreter: bool = False) -> Pi
     `defer_interpreter` leaves the NLU hook empty (loading it takes seconds); `serve` fills it
     in the background with `attach_interpreter` so that the first answer comes fast.
     """
+    from bot.content import load_quiz
     from bot.pipeline import Pipeline
 
     return Pipeline(
         settings,
+        quiz=load_quiz(folder=settings.content_dir) if settings.content_dir else None,
         recommender=build_recommender(settings),
         interpreter=None if defer_interpreter else build_interpreter(settings),
     )

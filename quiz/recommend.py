@@ -504,12 +504,17 @@ def _label(texts: Texts | None, lang: str, taxonomy_id: str) -> str:
     return texts.label(lang, taxonomy_id)
 
 
-def format_km(km: float) -> str:
-    """4, 2.5 or 12: one decimal only below 10 km and only when it says something."""
+def format_km(km: float, lang: str = "en") -> str:
+    """4, 2.5 or 12: one decimal only below 10 km and only when it says something.
+
+    Dutch writes a decimal comma (2,5 km).
+    """
     if km < 10:
         text = f"{km:.1f}"
-        return text[:-2] if text.endswith(".0") else text
-    return f"{km:.0f}"
+        text = text[:-2] if text.endswith(".0") else text
+    else:
+        text = f"{km:.0f}"
+    return text.replace(".", ",") if lang == "nl" else text
 
 
 def _hours(value: float) -> str:
@@ -525,7 +530,7 @@ def reasons(query: Query, s: Scored, texts: Texts | None = None) -> list[str]:
     if c.remote:
         out.append(_text(texts, lang, "remote"))
     elif s.distance_km is not None:
-        out.append(_text(texts, lang, "distance_km", km=format_km(s.distance_km)))
+        out.append(_text(texts, lang, "distance_km", km=format_km(s.distance_km, lang)))
     if s.tier == "wider":
         out.append(_text(texts, lang, "reason_wider"))
     if s.tier == "centre":

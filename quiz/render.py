@@ -8,6 +8,7 @@ from typing import Any
 
 from quiz.messages import Button, Buttons, Card, Reply, Text
 from quiz.model import Quiz
+from quiz.recommend import format_km
 
 
 def join_words(items: Sequence[str], joiner: str) -> str:
@@ -58,12 +59,18 @@ class RenderContext:
 
     def recommendation_card(self, rec: dict[str, Any]) -> Card:
         vid = str(rec.get("vacancy_id"))
-        sub = [str(rec.get("organisation") or "")]
-        if rec.get("remote"):
-            sub.append(self.t("remote"))
-        elif rec.get("distance_km") is not None:
-            sub.append(self.t("distance_km", km=_km(rec["distance_km"])))
         reasons = [str(r) for r in rec.get("reasons", [])]
+        sub = [str(rec.get("organisation") or "")]
+        # The distance is usually the first reason already; say it once.
+        if rec.get("remote"):
+            if self.t("remote") not in reasons:
+                sub.append(self.t("remote"))
+        elif rec.get("distance_km") is not None:
+            distance = self.t("distance_km", km=_km(rec["distance_km"], self.lang))
+            if distance not in reasons:
+                sub.append(distance)
+            elif rec.get("place"):
+                sub.append(str(rec["place"]))
         text = " · ".join(reasons)
         if rec.get("vog_required"):
             text = f"{text}\n{self.t('vog_required')}" if text else self.t("vog_required")
@@ -102,12 +109,12 @@ class RenderContext:
         return Text("\n".join(lines))
 
 
-def _km(value: Any) -> str:
+def _km(value: Any, lang: str) -> str:
     try:
         km = float(value)
     except (TypeError, ValueError):
         return str(value)
-    return f"{km:.1f}".replace(".0", "") if km < 10 else f"{km:.0f}"
+    return format_km(km, lang)
 
 
 def render_result(

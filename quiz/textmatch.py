@@ -159,9 +159,20 @@ def options_for_value(q: Question, value: Any) -> list[str]:
         candidates = [o for o in q.options if isinstance(o.value, int | float)]
         if candidates:
             target = numeric[0]
-            # The smallest option that covers the number; else the largest.
-            covering = sorted((o for o in candidates if o.value >= target), key=lambda o: o.value)
-            chosen = covering[0] if covering else max(candidates, key=lambda o: o.value)
+            if q.feeds == "age":
+                # Age options hold the lower bound of their bracket: the highest one reached.
+                reached = [o for o in candidates if o.value <= target]
+                chosen = (
+                    max(reached, key=lambda o: o.value)
+                    if reached
+                    else min(candidates, key=lambda o: o.value)
+                )
+            else:
+                # Hours options hold an upper bound: the smallest that covers the number.
+                covering = sorted(
+                    (o for o in candidates if o.value >= target), key=lambda o: o.value
+                )
+                chosen = covering[0] if covering else max(candidates, key=lambda o: o.value)
             return [chosen.id]
     for v in values:
         for opt in q.options:

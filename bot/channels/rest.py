@@ -4,7 +4,9 @@ Request `{"sender", "message", "metadata"?}`; answer a JSON list of
 `{"recipient_id", "text"?, "buttons"?: [{"title", "payload"}], "image"?, "custom"?}`.
 Extensions live under `custom`: `quiz` (question_id, kind, step, total) on questions, `multi`,
 `selected`, `done`, `nav`, `options`, `allow_location` on button messages, `card` (+ the card's
-data, so `result` on the result and `recommendation` on a vacancy) on cards.
+data, so `result` on the result and `recommendation` on a vacancy) on cards, and `erased`
+(true) on the first message of the answer to a turn that erased the person's data (a client
+then drops what it keeps locally: transcript, sender id).
 
 Metadata understood: `message_id` (idempotency: a repeated id is answered with the first
 answer and not processed again), `lang`, `campaign`, `org`, `region`, `start` (bool),
@@ -171,9 +173,16 @@ def _button(b: Button) -> dict[str, str]:
     return {"title": b.title, "payload": b.payload}
 
 
-def render(replies: list[Reply], recipient_id: str) -> list[dict[str, Any]]:
+def render(
+    replies: list[Reply], recipient_id: str, *, erased: bool = False
+) -> list[dict[str, Any]]:
     """Neutral replies as Rasa REST messages."""
-    return [render_one(r, recipient_id) for r in replies]
+    out = [render_one(r, recipient_id) for r in replies]
+    if erased:
+        if not out:
+            out.append({"recipient_id": recipient_id})
+        out[0].setdefault("custom", {})["erased"] = True
+    return out
 
 
 def render_one(reply: Reply, recipient_id: str) -> dict[str, Any]:
@@ -275,7 +284,8 @@ def endpoint(pipeline: Pipeline, settings: Settings) -> Callable[[Request], Awai
                 media_type="application/json",
             )
         return Response(
-            dumps(render(result.replies, inbound.sender)), media_type="application/json"
+            dumps(render(result.replies, inbound.sender, erased=result.erased)),
+            media_type="application/json",
         )
 
     return rest_webhook

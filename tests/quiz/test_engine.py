@@ -293,3 +293,12 @@ def test_analytics_never_carry_personal_answers(engine: Engine) -> None:
     for eff in step.effects:
         if isinstance(eff, Track):
             assert "Utrecht" not in json.dumps(eff.data)
+
+
+@pytest.mark.parametrize(
+    ("age", "option"), [(45, "a30"), (16, "a16"), (80, "a67"), (10, "under16")]
+)
+def test_age_value_picks_the_bracket_it_falls_in(engine: Engine, age: int, option: str) -> None:
+    st = consented(engine)
+    st.current = "age"
+    assert engine.step(st, Value(age)).state.answers["age"] == [option]

@@ -336,6 +336,8 @@ def test_format_km() -> None:
     assert format_km(4.0) == "4"
     assert format_km(2.46) == "2.5"
     assert format_km(12.4) == "12"
+    assert format_km(2.46, "nl") == "2,5"
+    assert format_km(10.0, "nl") == "10"
 
 
 def test_query_parsing_is_tolerant() -> None:

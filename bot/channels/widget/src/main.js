@@ -383,6 +383,14 @@ export function mount(o = {}) {
   window.addEventListener('online', onOnline);
 
   function handle(raw, sent) {
+    // The server erased this person's data: drop the local transcript and the sender id
+    // too; only the confirmation is shown, and it is not stored.
+    const erased = raw.some((m) => m && m.custom && m.custom.erased);
+    if (erased) {
+      S.sender = 'web-' + newId();
+      S.pend = [];
+      clear();
+    }
     const ms = raw.map(normalize).filter(Boolean);
     const q = active && active.multi && active.quiz && active.quiz.question_id;
     if (q && String(sent).indexOf('/a/' + q + '/') === 0 && ms.length === 1 && ms[0].quiz && ms[0].quiz.question_id === q) {
@@ -403,7 +411,7 @@ export function mount(o = {}) {
     let result = null;
     let asked = false;
     for (const m of ms) {
-      S.log.push({ b: m });
+      if (!erased) S.log.push({ b: m });
       const node = renderBot(m);
       first = first || node;
       if (m.result && node) result = result || node.querySelector('h3');
@@ -464,13 +472,17 @@ export function mount(o = {}) {
     send('/start', { lang, start: true });
   }
 
-  function restart() {
-    engaged = true;
+  function clear() {
     S.log = [];
     log.textContent = '';
     showChoices(null);
     setProgress(null);
     store.save();
+  }
+
+  function restart() {
+    engaged = true;
+    clear();
     send('/restart', { lang });
   }
 
