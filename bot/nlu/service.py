@@ -20,6 +20,7 @@ _models: dict[tuple[str, str], NluModel] = {}
 
 def load_model(model_dir: Path) -> NluModel | None:
     """The trained model in model_dir (cached per folder and training run); None if absent."""
+    from bot.nlu.memory import release_memory
     from bot.nlu.model import ModelMeta, ModelMissing, NluModel
 
     try:
@@ -33,6 +34,7 @@ def load_model(model_dir: Path) -> NluModel | None:
             model = NluModel.load(model_dir)
             _models.clear()  # one model per process is enough
             _models[key] = model
+            release_memory()  # loading (and start-up work before it) left freed pages behind
     return model
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from bot.nlu.options import OptionSpec
 from bot.nlu.rasa_client import RasaClient, RasaError, map_parse
 
 # An answer as `rasa run --enable-api` gives it (Rasa 3.6, DIET + regex + synonyms).
-RASA_ANSWER = {
+RASA_ANSWER: dict[str, Any] = {
     "text": "ik woon in 3511 ab en heb 2 uurtjes op zaterdag",
     "intent": {"name": "choose", "confidence": 0.98},
     "entities": [
