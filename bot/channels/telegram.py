@@ -14,7 +14,6 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -273,20 +272,12 @@ def build_router(
     pipeline: Pipeline, settings: Settings, channel: TelegramChannel | None = None
 ) -> APIRouter:
     """`POST /telegram/webhook`, with the channel's sender running for the app's lifetime."""
-    from contextlib import asynccontextmanager
+    from bot.channels.lifespan import running
 
     tg = channel or TelegramChannel(settings, pipeline, polling=settings.telegram_polling)
     secret = webhook_secret(settings)
 
-    @asynccontextmanager
-    async def lifespan(_app: Any) -> AsyncIterator[None]:
-        await tg.start()
-        try:
-            yield
-        finally:
-            await tg.stop()
-
-    router = APIRouter(lifespan=lifespan, tags=["telegram"])
+    router = APIRouter(lifespan=running(tg), tags=["telegram"])
 
     @router.post("/telegram/webhook")
     async def webhook(request: Request) -> Response:

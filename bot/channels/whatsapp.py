@@ -13,7 +13,6 @@ import contextvars
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -236,19 +235,11 @@ def build_router(
     pipeline: Pipeline, settings: Settings, channel: WhatsAppChannel | None = None
 ) -> APIRouter:
     """`GET|POST /whatsapp/webhook`, with the outbox sender running for the app's lifetime."""
-    from contextlib import asynccontextmanager
+    from bot.channels.lifespan import running
 
     wa = channel or WhatsAppChannel(settings, pipeline)
 
-    @asynccontextmanager
-    async def lifespan(_app: Any) -> AsyncIterator[None]:
-        await wa.start()
-        try:
-            yield
-        finally:
-            await wa.stop()
-
-    router = APIRouter(lifespan=lifespan, tags=["whatsapp"])
+    router = APIRouter(lifespan=running(wa), tags=["whatsapp"])
 
     @router.get("/whatsapp/webhook")
     async def verify(request: Request) -> Response:
