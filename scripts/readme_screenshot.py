@@ -11,7 +11,7 @@ Run from the repository root:
 
     .venv/bin/python scripts/readme_screenshot.py [--out docs/screenshot-widget.png]
 
-Needs /usr/bin/chromium (apt-get install -y chromium). Takes about a minute: most of it is
+Needs /usr/bin/chromium (apt-get install -y chromium). Takes about half a minute, most of it
 the server loading the demo organisations and training its language model.
 """
 
@@ -84,9 +84,7 @@ STATE_JS = f"""() => {{
     cards: [...r.querySelectorAll('.card:not(.result)')].map((c) => c.textContent),
   }};
 }}"""
-SETTLED_JS = (
-    f"() => {{ const r = {SHADOW_ROOT}; return r && r.querySelector('.typing').hidden; }}"
-)
+SETTLED_JS = f"() => {{ const r = {SHADOW_ROOT}; return r && r.querySelector('.typing').hidden; }}"
 
 
 def free_port() -> int:
@@ -153,6 +151,8 @@ def settle(page: Any) -> dict[str, Any]:
 
 
 def shoot(page: Any) -> Image.Image:
+    page.mouse.move(0, 0)  # no hover effect on whatever the last click left the mouse over
+    page.wait_for_timeout(100)
     return Image.open(io.BytesIO(page.locator(".panel").screenshot())).convert("RGB")
 
 
@@ -181,8 +181,9 @@ def scroll_to_recommendations(page: Any) -> None:
           const r = {SHADOW_ROOT};
           const scroll = r.querySelector('.scroll');
           const card = r.querySelector('.card:not(.result)');
-          const top = card.getBoundingClientRect().top - scroll.getBoundingClientRect().top;
-          scroll.scrollTop += top - 96;
+          const intro = card.previousElementSibling || card;
+          const top = intro.getBoundingClientRect().top - scroll.getBoundingClientRect().top;
+          scroll.scrollTop += top - 12;
         }}"""
     )
     page.wait_for_timeout(200)
@@ -263,7 +264,7 @@ def main() -> None:
         sys.exit(f"{SERVE} is missing (make run installs it)")
     with tempfile.TemporaryDirectory(prefix="vk-screenshot-") as tmp, serve(Path(tmp)) as base:
         shots = take_shots(base)
-    image = compose(shots).quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=0)
+    image = compose(shots)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     image.save(args.out, optimize=True)
     print(f"wrote {args.out} ({image.width}x{image.height}, {args.out.stat().st_size // 1024} KB)")
