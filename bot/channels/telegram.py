@@ -196,9 +196,12 @@ class TelegramChannel:
             answer = asyncio.ensure_future(self._answer(update.callback_query.id))
         try:
             public_url = self.settings.public_url
+            keyboard_shown = await self._at_place_question(inbound.sender)
 
             def render(replies: list[Any], lang: str) -> list[dict[str, Any]]:
-                return telegram_render.render(replies, chat_id, lang, tap, public_url)
+                return telegram_render.render(
+                    replies, chat_id, lang, tap, public_url, keyboard_shown=keyboard_shown
+                )
 
             hint = inbound.meta.get("lang") or self.settings.default_language
             await self.pipeline.handle(
@@ -208,6 +211,33 @@ class TelegramChannel:
             if answer is not None:
                 await answer
         self.sender.wake()
+
+    async def _at_place_question(self, sender: str) -> bool:
+        """Whether the conversation stands at the place question before this update, so its
+        'Deel locatie' reply keyboard is on screen (Telegram keeps a reply keyboard until a
+        message removes it; it is only removed when the conversation leaves that question).
+
+        Read before the turn, outside its transaction: two updates of one chat at the same
+        moment could both see it, at worst removing an already removed keyboard once more.
+        """
+        from sqlalchemy import select
+
+        from bot.store.conversations import conversations
+        from bot.store.db import session_scope
+        from quiz.engine import State
+
+        c = conversations.c
+        user_hash = self.pipeline.hash_id(CHANNEL, sender)
+        async with session_scope(self.settings.database_url) as session:
+            row = (
+                await session.execute(
+                    select(c.state).where(c.channel == CHANNEL, c.user_hash == user_hash)
+                )
+            ).first()
+        if row is None or not isinstance(row[0], dict):
+            return False
+        question = self.pipeline.engine.current_question(State.from_dict(row[0]))
+        return question is not None and question.kind == "place"
 
     async def _answer(self, query_id: str) -> None:
         from telegram.error import TelegramError

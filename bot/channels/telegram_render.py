@@ -114,6 +114,29 @@ def location_keyboard(lang: str) -> dict[str, Any]:
     }
 
 
+REMOVE_KEYBOARD: dict[str, Any] = {"remove_keyboard": True}
+_SENDS = ("send_message", "send_photo")
+
+
+def asks_place(replies: Sequence[Reply]) -> bool:
+    """Whether these replies (re)ask the place question, with its 'Deel locatie' keyboard."""
+    return any(isinstance(r, Buttons) and r.allow_location for r in replies)
+
+
+def remove_reply_keyboard(ops: list[Op], chat_id: int | str, lang: str) -> list[Op]:
+    """Put ReplyKeyboardRemove on the turn's first outgoing message.
+
+    A message has one reply_markup: when the first one carries an inline keyboard, a short
+    message without one goes before it.
+    """
+    first = next((i for i, op in enumerate(ops) if op["method"] in _SENDS), len(ops))
+    if first < len(ops) and "reply_markup" not in ops[first]["kwargs"]:
+        ops[first]["kwargs"]["reply_markup"] = dict(REMOVE_KEYBOARD)
+        return ops
+    text = html.escape(texts.t(lang, "keyboard_closed"))
+    return [*ops[:first], _send(chat_id, text, dict(REMOVE_KEYBOARD)), *ops[first:]]
+
+
 def _send(chat_id: int | str, text: str, markup: dict[str, Any] | None = None) -> Op:
     kwargs: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
     if markup:
@@ -242,8 +265,13 @@ def render(
     lang: str,
     tap: Tap | None = None,
     public_url: str = "",
+    keyboard_shown: bool = False,
 ) -> list[Op]:
-    """All Bot API calls for one turn's replies, in order."""
+    """All Bot API calls for one turn's replies, in order.
+
+    `keyboard_shown`: the place question's reply keyboard is still on screen from an earlier
+    turn; unless these replies ask the place question again, the first message removes it.
+    """
     ops, rest = _tap_edits(chat_id, list(replies), tap)
     for reply in rest:
         if isinstance(reply, Text):
@@ -263,4 +291,6 @@ def render(
                     },
                 }
             )
+    if keyboard_shown and not asks_place(replies):
+        ops = remove_reply_keyboard(ops, chat_id, lang)
     return ops
