@@ -59,8 +59,24 @@ def default_place_resolver() -> PlaceResolver | None:
     return resolver
 
 
+# Per question object (the quiz is loaded once): id -> (the question, its specs).
+_SPECS: dict[int, tuple[Question, list[OptionSpec]]] = {}
+_SPECS_SIZE = 256
+
+
 def option_specs(question: Question) -> list[OptionSpec]:
     """The matcher's view of a question's options: every language's title and synonyms."""
+    cached = _SPECS.get(id(question))
+    if cached is not None and cached[0] is question:
+        return cached[1]
+    specs = _option_specs(question)
+    if len(_SPECS) >= _SPECS_SIZE:
+        _SPECS.pop(next(iter(_SPECS)))
+    _SPECS[id(question)] = (question, specs)
+    return specs
+
+
+def _option_specs(question: Question) -> list[OptionSpec]:
     out = []
     for opt in question.options:
         names = list(opt.title.values())

@@ -28,6 +28,9 @@ from spacy.util import SimpleFrozenList
 from bot.nlu.lemma_tables import PackedIndex, PackedLookup, PackedWords
 
 MODE = "lookup_fallback"
+# Words whose lemma is kept (spaCy's cache is an unbounded dict; a long-running server sees
+# every typo anyone types). Past this size the oldest entry makes room.
+CACHE_SIZE = 20_000
 _FALLBACK_POS = ("noun", "verb", "adj")
 
 
@@ -51,6 +54,8 @@ class FallbackLemmatizer(Lemmatizer):
         if found is None and lower.isalpha() and len(lower) > 3:
             found = self._by_rules(lower)
         result = [str(found or lower)]
+        if len(self.cache) >= CACHE_SIZE:
+            self.cache.pop(next(iter(self.cache)), None)
         self.cache[lower] = result
         return result
 

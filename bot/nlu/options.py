@@ -23,6 +23,7 @@ from rapidfuzz import fuzz
 from bot.nlu.tokens import norm_phrase
 
 DEFAULT_THRESHOLD = 0.6
+PREPARED_CACHE_SIZE = 256  # option sets kept prepared (a quiz has a few dozen, per language)
 
 Lemmatize = Callable[[str, tuple[str, ...]], tuple[str, ...]]  # (lang, tokens) -> lemmas
 
@@ -134,6 +135,10 @@ class OptionMatcher:
         self.lemmatize = lemmatize
         self.threshold = threshold
         self._lemma_cache: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+        # A question's options are prepared (names normalised, lemmatised) once, not per message.
+        self._prepared_cache: dict[
+            tuple[str, tuple[OptionSpec, ...]], tuple[list[_Prepared], dict[str, float]]
+        ] = {}
 
     # ------------------------------------------------------------------ public
 
@@ -178,8 +183,7 @@ class OptionMatcher:
         position = self._by_position(toks, len(options))
         if position is not None:
             return [OptionMatch(options[position].id, 1.0, "position")]
-        prepared = [self._prepare(o, lang) for o in options]
-        idf = self._idf(prepared)
+        prepared, idf = self._prepared(tuple(options), lang)
         scored: list[tuple[float, str, str]] = []
         content = self._content(toks)
         text_lemmas = self._lemmas(lang, content)
@@ -232,6 +236,19 @@ class OptionMatcher:
         return idx - 1 if 1 <= idx <= n else None
 
     # ------------------------------------------------------------------ names and lemmas
+
+    def _prepared(
+        self, options: tuple[OptionSpec, ...], lang: str
+    ) -> tuple[list[_Prepared], dict[str, float]]:
+        key = (lang, options)
+        cached = self._prepared_cache.get(key)
+        if cached is None:
+            prepared = [self._prepare(o, lang) for o in options]
+            cached = (prepared, self._idf(prepared))
+            if len(self._prepared_cache) >= PREPARED_CACHE_SIZE:
+                self._prepared_cache.pop(next(iter(self._prepared_cache)))
+            self._prepared_cache[key] = cached
+        return cached
 
     def _prepare(self, spec: OptionSpec, lang: str) -> _Prepared:
         names = [norm_phrase(n) for n in spec.names]

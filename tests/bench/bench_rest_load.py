@@ -6,10 +6,23 @@ database, warms it up, then lets C concurrent simulated people tap through the w
 of conversations and a time limit. Reports messages/s, p50/p90/p99 latency, the server process
 tree's own CPU time (user+system, via psutil) per message and its resident memory.
 
+Two modes. `payload` (default): people tap buttons, so only the engine and the store work.
+`--typed`: people type, as someone who heard a radio spot would ("de tweede", "b", an option's
+label with a small typo, "ik woon in Utrecht" / "3511 AB", "een paar uurtjes", "op zaterdag",
+"iets met dieren", now and then "waarom?" or "terug"; "klaar" when the bot shows a selection,
+which is rare: the interpreter records a typed multiple-choice answer at once), which puts the
+NLU interpreter (bot/nlu) under load. A typed answer the bot did not take (it asks the same
+question again) is counted as `misunderstood` and retried in a plainer form (the exact label,
+then the number); an answer taken as the wrong option goes unnoticed.
+Either way every conversation must end with the result (`custom.result`); one that does not
+counts as an error.
+
 Commands (from the repository root):
 
     .venv/bin/python -m tests.bench.bench_rest_load                      # SQLite (default)
     .venv/bin/python -m tests.bench.bench_rest_load --db postgres         # Postgres on 127.0.0.1
+    .venv/bin/python -m tests.bench.bench_rest_load --typed               # typed answers (NLU)
+    .venv/bin/python -m tests.bench.bench_rest_load --typed --db postgres
     .venv/bin/python -m tests.bench.bench_rest_load --conversations 400 --concurrency 16 \\
         --seconds 60 --workers 1 --json
     .venv/bin/pytest tests/bench/bench_rest_load.py -m bench -s           # small bounded run
@@ -40,7 +53,7 @@ import psutil
 import pytest
 
 from tests.live_server import free_port
-from tests.walk import next_request
+from tests.walk import has_result, next_request
 
 ROOT = Path(__file__).resolve().parents[2]
 # Postgres server to create the benchmark database on (a fresh database per run).
@@ -55,9 +68,12 @@ class Report:
     db: str
     workers: int
     concurrency: int
+    mode: str = "payload"
     conversations: int = 0
     messages: int = 0
     errors: int = 0
+    misunderstood: int = 0
+    detours: int = 0
     seconds: float = 0.0
     msgs_per_s: float = 0.0
     p50_ms: float = 0.0
@@ -115,11 +131,124 @@ class Connection:
             await self.writer.wait_closed()
 
 
+# ---------------------------------------------------------------------- typed answers
+
+DUTCH_ORDINALS = ("eerste", "tweede", "derde", "vierde", "vijfde", "zesde", "zevende", "achtste")
+CONSENT = ("ja", "ja hoor", "prima", "oké", "is goed", "ja graag")
+PLACES = ("ik woon in Utrecht", "3511 AB", "Amersfoort", "in Zwolle", "ik woon in Den Bosch")
+# What people say to the questions that have their own entities (the rest: a position or label).
+SAYINGS: dict[str, tuple[str, ...]] = {
+    "hours": ("een paar uurtjes", "2 uur", "ongeveer 4 uur per week", "een uurtje"),
+    "days": ("op zaterdag", "zondag", "doordeweeks 's avonds", "maakt niet uit"),
+    "causes_who": ("iets met dieren", "ouderen", "kinderen", "mensen met weinig geld"),
+    "causes_what": ("iets met sport", "natuur", "cultuur", "de buurt"),
+    "commitment": ("af en toe", "elke week", "allebei goed"),
+    "age": ("ik ben 34", "67", "25 jaar", "ik ben 52 jaar"),
+}
+DETOUR_CHANCE = 0.05
+MAX_DETOURS = 2
+
+
+def typo(label: str, rng: random.Random) -> str:
+    """The label in lower case with one small slip in its longest word (swap, drop, double)."""
+    words = label.lower().split()
+    i = max(range(len(words)), key=lambda k: len(words[k]))
+    w = words[i]
+    if len(w) >= 5:
+        j = rng.randrange(1, len(w) - 2)
+        how = rng.randrange(3)
+        if how == 0:
+            w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+        elif how == 1:
+            w = w[:j] + w[j + 1 :]
+        else:
+            w = w[:j] + w[j] + w[j:]
+    words[i] = w
+    return " ".join(words)
+
+
+class TypedPerson:
+    """Answers by typing; keeps what it needs to notice that the bot did not understand."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.asked: str | None = None  # the question (or "consent") last answered
+        self.tries = 0
+        self.detoured = False
+        self.detours = 0
+        self.misunderstood = 0
+
+    def next_request(self, messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+        if has_result(messages):
+            return None
+        asked, quiz, labels, custom = self._asked(messages)
+        if asked == self.asked and not self.detoured:
+            self.tries += 1
+            self.misunderstood += 1
+            if self.tries > 4:
+                raise RuntimeError(f"typed answers not understood at {asked}: {messages!r}")
+        else:
+            self.tries = 0
+        self.asked, self.detoured = asked, False
+        if quiz is None:
+            return {"message": self.rng.choice(CONSENT) if self.tries < 2 else "ja"}
+        if custom.get("selected"):
+            return {"message": "klaar"}
+        if self.tries == 0 and self.detours < MAX_DETOURS and self.rng.random() < DETOUR_CHANCE:
+            self.detours += 1
+            self.detoured = True
+            back = quiz["step"] > 1 and self.rng.random() < 0.5
+            return {"message": "terug" if back else "waarom?"}
+        return {"message": self._answer(quiz, labels)}
+
+    def _asked(
+        self, messages: list[dict[str, Any]]
+    ) -> tuple[str, dict[str, Any] | None, list[str], dict[str, Any]]:
+        for m in reversed(messages):
+            custom = m.get("custom") or {}
+            buttons = m.get("buttons") or []
+            if custom.get("quiz"):
+                labels = [
+                    b["title"].removeprefix("✓ ") for b in buttons if b["payload"].startswith("/a/")
+                ]
+                return custom["quiz"]["question_id"], custom["quiz"], labels, custom
+            if any(b["payload"] == "/consent/yes" for b in buttons):
+                return "consent", None, [], custom
+        raise RuntimeError(f"do not know what to answer to {messages!r}")
+
+    def _answer(self, quiz: dict[str, Any], labels: list[str]) -> str:
+        rng, qid = self.rng, quiz["question_id"]
+        if quiz["kind"] == "place":
+            return rng.choice(PLACES) if self.tries == 0 else "Utrecht"
+        pick = rng.randrange(len(labels))
+        if self.tries == 1:
+            return labels[pick]
+        if self.tries >= 2:
+            return str(pick + 1)
+        if qid in SAYINGS and rng.random() < 0.7:
+            return rng.choice(SAYINGS[qid])
+        how = rng.random()
+        if how < 0.3 and pick < len(DUTCH_ORDINALS):
+            return f"de {DUTCH_ORDINALS[pick]}"
+        if how < 0.45:
+            return "abcdefghij"[pick]
+        if how < 0.55:
+            return str(pick + 1)
+        if how < 0.85:
+            return typo(labels[pick], rng)
+        return labels[pick].lower()
+
+
 async def converse(
-    conn: Connection, sender: str, rng: random.Random, latencies: list[float]
+    conn: Connection,
+    sender: str,
+    rng: random.Random,
+    latencies: list[float],
+    person: TypedPerson | None = None,
 ) -> int:
-    """One whole conversation by buttons; returns the number of messages sent."""
+    """One whole conversation, by buttons or (given a person) typed; returns messages sent."""
     body: dict[str, Any] | None = {"message": "/start"}
+    messages: Any = []
     sent = 0
     while body is not None:
         started = time.perf_counter()
@@ -128,9 +257,11 @@ async def converse(
         sent += 1
         if status != 200:
             raise RuntimeError(f"HTTP {status}: {messages}")
-        body = next_request(messages, rng)
+        body = person.next_request(messages) if person else next_request(messages, rng)
         if sent > 100:
             raise RuntimeError("conversation did not finish")
+    if not has_result(messages):
+        raise RuntimeError(f"conversation ended without a result: {messages!r}")
     return sent
 
 
@@ -190,8 +321,10 @@ async def run(
     workers: int = 1,
     warmup: int = 10,
     seed: int = 7,
+    typed: bool = False,
 ) -> Report:
-    report = Report(db=db, workers=workers, concurrency=concurrency)
+    mode = "typed" if typed else "payload"
+    report = Report(db=db, workers=workers, concurrency=concurrency, mode=mode)
     tmp = tempfile.TemporaryDirectory(prefix="vk-bench-")
     pg_name = None
     if db == "postgres":
@@ -226,7 +359,7 @@ async def run(
             await asyncio.sleep(0.25)
         rng = random.Random(seed)
         for i in range(warmup):
-            await converse(conn, f"warm-{i}", rng, [])
+            await converse(conn, f"warm-{i}", rng, [], TypedPerson(rng) if typed else None)
         await conn.close()
 
         cpu_before = cpu_seconds(proc)
@@ -237,22 +370,27 @@ async def run(
         done = 0
         messages = 0
         errors = 0
+        misunderstood = detours = 0
 
         async def user(n: int) -> None:
-            nonlocal done, messages, errors
+            nonlocal done, messages, errors, misunderstood, detours
             c = Connection("127.0.0.1", port)
             r = random.Random(seed * 1000 + n)
             try:
                 for i in todo:
                     if time.monotonic() > deadline:
                         break
+                    person = TypedPerson(r) if typed else None
                     try:
                         sender = f"user-{i}-{uuid.uuid4().hex[:6]}"
-                        sent = await converse(c, sender, r, latencies)
+                        sent = await converse(c, sender, r, latencies, person)
                         messages += sent
                         done += 1
                     except (RuntimeError, OSError, asyncio.IncompleteReadError):
                         errors += 1
+                    if person is not None:
+                        misunderstood += person.misunderstood
+                        detours += person.detours
                         await c.close()
                         c = Connection("127.0.0.1", port)
             finally:
@@ -271,6 +409,7 @@ async def run(
         sampler.cancel()
         cpu = cpu_seconds(proc) - cpu_before
         report.conversations, report.messages, report.errors = done, messages, errors
+        report.misunderstood, report.detours = misunderstood, detours
         report.seconds = round(elapsed, 2)
         report.msgs_per_s = round(messages / elapsed, 1) if elapsed else 0.0
         lat = sorted(latencies)
@@ -305,10 +444,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60.0, help="time limit of the run")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--typed", action="store_true", help="people type instead of tapping")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     report = asyncio.run(
-        run(args.db, args.conversations, args.concurrency, args.seconds, args.workers)
+        run(
+            args.db,
+            args.conversations,
+            args.concurrency,
+            args.seconds,
+            args.workers,
+            typed=args.typed,
+        )
     )
     if args.json:
         print(json.dumps(report.summary()))
@@ -318,11 +465,12 @@ def main() -> None:
 
 
 @pytest.mark.bench
+@pytest.mark.parametrize("typed", [False, True], ids=["payload", "typed"])
 @pytest.mark.parametrize("db", ["sqlite", "postgres"])
-async def test_rest_load(db: str) -> None:
+async def test_rest_load(db: str, typed: bool) -> None:
     if db == "postgres" and not os.environ.get("VK_TEST_DATABASE_URL"):
         pytest.skip("set VK_TEST_DATABASE_URL to benchmark Postgres")
-    report = await run(db, conversations=60, concurrency=8, seconds=30)
+    report = await run(db, conversations=60, concurrency=8, seconds=30, typed=typed)
     print(json.dumps(report.summary()))
     assert report.errors == 0 and report.conversations > 0
 
