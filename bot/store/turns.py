@@ -21,6 +21,7 @@ import json
 import re
 import sqlite3
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -137,7 +138,7 @@ SELECT 1
 # ---------------------------------------------------------------------- transactions
 
 
-class Tx:
+class Tx(ABC):
     """One locked transaction. Subclasses bind it to a driver."""
 
     dialect = "sqlite"
@@ -151,11 +152,11 @@ class Tx:
             return value
         return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
-    async def one(self, name: str, params: Sequence[Any]) -> Sequence[Any] | None:
-        raise NotImplementedError
+    @abstractmethod
+    async def one(self, name: str, params: Sequence[Any]) -> Sequence[Any] | None: ...
 
-    async def run(self, name: str, params: Sequence[Any]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def run(self, name: str, params: Sequence[Any]) -> None: ...
 
     async def many(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
         for row in rows:
