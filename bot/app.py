@@ -116,20 +116,14 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
 
 async def _prepare(settings: Settings, pipeline: Pipeline) -> None:
     """One-time preparation after start-up (demo organisations, NLU model), off the loop."""
-    import importlib
-
     from bot.services import attach_interpreter
+    from bot.startup import prepare
 
     try:
-        prepare = getattr(importlib.import_module("bot.startup"), "prepare", None)
-    except ImportError:
-        prepare = None
-    try:
-        if prepare is not None:
-            done = await asyncio.to_thread(asyncio.run, prepare(settings, quiet=True))
-            for line in done[1:]:  # the first line is the migration, done before start-up
-                sys.stderr.write(f"  {line}\n")
-            _refresh_recommender(settings)
+        done = await asyncio.to_thread(asyncio.run, prepare(settings, quiet=True))
+        for line in done[1:]:  # the first line is the migration, done before start-up
+            sys.stderr.write(f"  {line}\n")
+        _refresh_recommender(settings)
         await asyncio.to_thread(attach_interpreter, pipeline, settings)
     except Exception:
         log.exception("background preparation failed; serving without it")
@@ -137,10 +131,8 @@ async def _prepare(settings: Settings, pipeline: Pipeline) -> None:
 
 def _refresh_recommender(settings: Settings) -> None:
     """Forget cached vacancy catalogues (demo data may just have been loaded)."""
-    try:
-        from bot.recommender import invalidate_catalogues
-    except ImportError:
-        return
+    from bot.recommender import invalidate_catalogues
+
     invalidate_catalogues(settings.database_url)
 
 
