@@ -41,7 +41,6 @@ from quiz.events import (
 )
 from quiz.messages import Reply, reply_from_dict, reply_to_dict
 from quiz.model import Question, Quiz
-from quiz.textmatch import Keywords
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -140,7 +139,6 @@ class Pipeline:
         self.engine = Engine(quiz)
         self.recommender = recommender
         self.interpreter = interpreter
-        self._keywords = Keywords.from_ui(quiz.ui)
         self._hmac = hmac.new(settings.secret_key.encode(), digestmod=hashlib.sha256)
         self._db: TurnDatabase | None = None
         self._write_lock = asyncio.Lock()
@@ -284,7 +282,7 @@ class Pipeline:
             return Payload(text)
         question = self.engine.current_question(state)
         is_place = question is not None and question.kind == "place"
-        if is_place and text and self._keywords.command(text) is None:
+        if is_place and text and self.engine.keywords.command(text) is None:
             match = self._resolve_place(text)
             if match is not None:
                 return Value(match, source="text")

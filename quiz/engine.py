@@ -138,7 +138,7 @@ class Engine:
 
     def __init__(self, quiz: Quiz) -> None:
         self.quiz = quiz
-        self._keywords = textmatch.Keywords.from_ui(quiz.ui)
+        self.keywords = textmatch.Keywords.from_ui(quiz.ui)
 
     # ------------------------------------------------------------------ public API
 
@@ -719,7 +719,7 @@ class Engine:
 
     def _understand(self, st: State, text: str) -> Event | None:
         """Built-in understanding of commands and yes/no (the NLU adds much more)."""
-        cmd = self._keywords.command(text)
+        cmd = self.keywords.command(text)
         if cmd is None:
             return None
         if cmd in ("yes", "no"):

@@ -20,20 +20,12 @@ import yaml
 
 from bot.content import load_quiz
 from bot.nlu.data import load_nlu_data
+from bot.nlu.evaluate import CONTRACT_ENTITIES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = ROOT / "deploy" / "rasa" / "domain.yml"
-CONTRACT_ENTITIES = [
-    "postcode",
-    "place",
-    "hours",
-    "weekday",
-    "daypart",
-    "cause",
-    "activity",
-    "language",
-    "number",
-]
+# Our extra entity "number" (ages, bare numbers) comes on top of the contract ones.
+DOMAIN_ENTITIES = [*CONTRACT_ENTITIES, "number"]
 # Story actions whose text is a UI key of a different name.
 UI_KEYS = {
     "utter_ask_consent": "consent",
@@ -103,7 +95,7 @@ def build_domain() -> str:
         "questions": {q.id: q.text.get("nl", "") for q in quiz.questions},
     }
     all_intents = sorted(set(nlu.intents) | intents)
-    entities = list(CONTRACT_ENTITIES)
+    entities = list(DOMAIN_ENTITIES)
     entities += sorted(
         ({e.entity for ex in nlu.examples for e in ex.entities} | story_entities) - set(entities)
     )
