@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from bot.config import Settings
-    from bot.pipeline import Pipeline
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,10 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     from starlette.responses import JSONResponse, Response
 
     from bot import metrics
-    from bot.channels import rest
-    from bot.services import build_pipeline
+    from bot.runtime import build_runtime
 
-    pipeline = build_pipeline(settings, defer_interpreter=prepare_in_background)
+    runtime = build_runtime(settings, defer_interpreter=prepare_in_background)
+    pipeline = runtime.pipeline
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -41,15 +41,18 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
         task = None
         if prepare_in_background:
             app.state.preparing = True
-            task = asyncio.create_task(_prepare(settings, pipeline))
+            task = asyncio.create_task(_prepare(runtime))
             task.add_done_callback(lambda _t: setattr(app.state, "preparing", False))
-        yield
-        if task is not None and not task.done():
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-        await pipeline.close()
-        await dispose_all()
+        await runtime.start()
+        try:
+            yield
+        finally:
+            if task is not None and not task.done():
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+            await runtime.stop()
+            await dispose_all()
 
     app = FastAPI(
         # OpenTelemetry off: its per-request check costs more CPU than our whole REST turn
@@ -60,26 +63,22 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.runtime = runtime
     app.state.pipeline = pipeline
     app.state.preparing = False
+    for name, channel in runtime.channels.items():
+        setattr(app.state, name, channel)
 
     # Browsers may call the REST endpoint only from allowed origins (per organisation, plus
     # settings.cors_origins and our own pages); elsewhere it adds CORS for cors_origins.
     from bot.channels.widget import cors as widget_cors
-    from bot.channels.widget import routes as widget_routes
 
     app.add_middleware(widget_cors.OriginAllowlist, settings=settings)
 
-    rest.mount(app, pipeline, settings)
-    if settings.telegram_token:
-        from bot.channels import telegram
-
-        telegram.mount(app, pipeline, settings)
-    if settings.whatsapp_token and settings.whatsapp_phone_id:
-        from bot.channels import whatsapp
-
-        whatsapp.mount(app, pipeline, settings)
-    app.include_router(widget_routes.build_router(settings))
+    for channel in runtime.channels.values():
+        router = channel.router()
+        if router is not None:
+            app.include_router(router)
 
     from bot.admin.routes import build_landing_router
     from bot.admin.routes import build_router as build_admin_router
@@ -114,26 +113,20 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     return app
 
 
-async def _prepare(settings: Settings, pipeline: Pipeline) -> None:
+async def _prepare(runtime: Runtime) -> None:
     """One-time preparation after start-up (demo organisations, NLU model), off the loop."""
-    from bot.services import attach_interpreter
+    from bot.recommender import invalidate_catalogues
+    from bot.runtime import attach_interpreter
     from bot.startup import prepare
 
     try:
-        done = await asyncio.to_thread(asyncio.run, prepare(settings, quiet=True))
+        done = await asyncio.to_thread(asyncio.run, prepare(runtime.settings, quiet=True))
         for line in done[1:]:  # the first line is the migration, done before start-up
             sys.stderr.write(f"  {line}\n")
-        _refresh_recommender(settings)
-        await asyncio.to_thread(attach_interpreter, pipeline, settings)
+        invalidate_catalogues(runtime.settings.database_url)  # demo data may just have loaded
+        await asyncio.to_thread(attach_interpreter, runtime)
     except Exception:
         log.exception("background preparation failed; serving without it")
-
-
-def _refresh_recommender(settings: Settings) -> None:
-    """Forget cached vacancy catalogues (demo data may just have been loaded)."""
-    from bot.recommender import invalidate_catalogues
-
-    invalidate_catalogues(settings.database_url)
 
 
 def factory() -> FastAPI:

@@ -48,3 +48,14 @@ def resolve_structure(path: Path) -> list[Path]:
 @lru_cache(maxsize=8)
 def load_quiz(quiz_id: str = DEFAULT_QUIZ, folder: Path = CONTENT_DIR) -> Quiz:
     return load_quiz_file(folder / f"{quiz_id}.yaml")
+
+
+def load_quizzes(folder: Path | None = None) -> dict[str, Quiz]:
+    """Every quiz in the content folder (VK_CONTENT_DIR, else the built-in one), keyed by id;
+    the default quiz first."""
+    folder = folder or CONTENT_DIR
+    quizzes = {q.id: q for q in (load_quiz_file(p) for p in structure_files(folder))}
+    if not quizzes:
+        raise ContentInvalid([ContentError(str(folder), "", "no quiz structure file found")])
+    first = DEFAULT_QUIZ if DEFAULT_QUIZ in quizzes else next(iter(quizzes))
+    return {first: quizzes[first], **{k: v for k, v in quizzes.items() if k != first}}

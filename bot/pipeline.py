@@ -4,10 +4,13 @@ dedupe (idempotency key) -> lock the conversation -> load state -> inbound to en
 (payload, command, place, interpreter, free text) -> engine.step -> effects (recommendations,
 consent, erasure, leads, analytics) -> save state + events + key in ONE transaction -> replies.
 
+Channels that deliver later (Telegram, WhatsApp, e-mail) pass an `Outbound`: the replies are
+rendered inside the same transaction and written as outbox rows with the state, on the same
+lean driver path that REST takes (bot.store.turns).
+
 Serialisation: on Postgres a transaction-scoped advisory lock per conversation (works across
-processes and replicas); on SQLite `BEGIN IMMEDIATE` (the database write lock), with an
-in-process queue in front so tasks of one process wait on asyncio instead of SQLite's
-sleep-and-retry busy handler.
+processes and replicas), with an in-process queue per conversation in front; on SQLite
+`BEGIN IMMEDIATE` (the database write lock), queued in-process on asyncio.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ import hmac
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.channels.base import Outbound, RenderContext
 from quiz.engine import Engine, State, Step, parse_payload
 from quiz.events import (
     Command,
@@ -43,16 +47,14 @@ from quiz.messages import Reply, reply_from_dict, reply_to_dict
 from quiz.model import Question, Quiz
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
+    from bot.campaigns import CampaignDirectory
     from bot.config import Settings
-    from bot.store.turns import TurnDatabase, Tx
+    from bot.store.turns import OutboxInsert, TurnDatabase, Tx
 
 log = logging.getLogger(__name__)
 
 Recommender = Callable[[dict[str, Any], int, int], Awaitable[tuple[list[dict[str, Any]], bool]]]
 Interpreter = Callable[[str, State, "Question | None", str], Awaitable["Event | None"]]
-InTransaction = Callable[["AsyncSession", str, list[Reply]], Awaitable[None]]
 
 # Commands a brand-new conversation may carry besides its implicit start (a client that
 # pre-answers the consent question or picks a language on its first message).
@@ -92,7 +94,10 @@ class _Turn:
 
     state: State
     channel: str
+    engine: Engine
     replies: list[Reply] = field(default_factory=list)
+    # The question on screen before this message (for renderers; None for a new conversation).
+    question_before: Question | None = None
     tracks: list[Track] = field(default_factory=list)
     leads: list[str] = field(default_factory=list)
     consent: bool = False
@@ -129,23 +134,32 @@ class Pipeline:
         quiz: Quiz | None = None,
         recommender: Recommender | None = None,
         interpreter: Interpreter | None = None,
+        *,
+        quizzes: Mapping[str, Quiz] | None = None,
+        database: TurnDatabase | None = None,
+        campaigns: CampaignDirectory | None = None,
+        gazetteer: Any = None,
     ) -> None:
-        if quiz is None:
-            from bot.content import load_quiz
+        """Collaborators left out are built here (tests and tools); the server passes them in
+        from its composition root (bot.runtime). `quizzes`: every quiz served, by id, the
+        default first; `quiz` alone serves one."""
+        if quizzes is None:
+            if quiz is None:
+                from bot.content import load_quiz
 
-            quiz = load_quiz()
+                quiz = load_quiz()
+            quizzes = {quiz.id: quiz}
         self.settings = settings
-        self.quiz = quiz
-        self.engine = Engine(quiz)
+        self.engines = {quiz_id: Engine(q) for quiz_id, q in quizzes.items()}
+        self.engine = next(iter(self.engines.values()))
+        self.quiz = self.engine.quiz
         self.recommender = recommender
         self.interpreter = interpreter
         self._hmac = hmac.new(settings.secret_key.encode(), digestmod=hashlib.sha256)
-        self._db: TurnDatabase | None = None
-        self._write_lock = asyncio.Lock()
+        self._db = database
         self._locks = _KeyedLocks()
-        self._gazetteer: Any = None
-        self._gazetteer_missing = False
-        self._campaigns: Any = None
+        self._gazetteer: Any = gazetteer
+        self._campaigns = campaigns
 
     # ------------------------------------------------------------------ identities
 
@@ -160,7 +174,7 @@ class Pipeline:
             return None
         return self.hash_id(inbound.channel, "msg\x00" + str(inbound.external_id))
 
-    async def _campaign_directory(self) -> Any:
+    async def _campaign_directory(self) -> CampaignDirectory:
         """The campaigns for first-touch attribution (an in-process cache, see bot.campaigns)."""
         if self._campaigns is None:
             from bot.campaigns import CampaignDirectory
@@ -168,16 +182,20 @@ class Pipeline:
             self._campaigns = CampaignDirectory(self.settings.database_url)
         return await self._campaigns.current()
 
+    def engine_for(self, state: State | None, quiz_id: str | None = None) -> Engine:
+        """The engine of a conversation's quiz (or of `quiz_id` for a new one)."""
+        wanted = state.quiz_id if state is not None else quiz_id
+        return self.engines.get(wanted or "", self.engine)
+
     # ------------------------------------------------------------------ entry point
 
-    async def handle(
-        self, inbound: Inbound, in_transaction: InTransaction | None = None
-    ) -> HandleResult:
+    async def handle(self, inbound: Inbound, outbound: Outbound | None = None) -> HandleResult:
+        """One message; with `outbound`, its replies also go to the outbox in the same write."""
         from bot import metrics
 
         started = time.perf_counter()
         try:
-            result = await self._handle(inbound, in_transaction)
+            result = await self._handle(inbound, outbound)
         except Exception:
             metrics.error(inbound.channel, "pipeline")
             raise
@@ -197,15 +215,15 @@ class Pipeline:
 
     @asynccontextmanager
     async def _serialised(self, db: TurnDatabase, user_hash: str) -> AsyncIterator[None]:
-        # SQLite has one writer at a time anyway: queue in-process on asyncio.
+        # SQLite queues its one writer inside TurnDatabase; Postgres: one waiter per
+        # conversation in this process holds a pool connection, the rest wait on asyncio.
         if db.dialect == "sqlite":
-            async with self._write_lock:
-                yield
+            yield
         else:
             async with self._locks.hold(user_hash):
                 yield
 
-    async def _handle(self, inbound: Inbound, in_transaction: InTransaction | None) -> HandleResult:
+    async def _handle(self, inbound: Inbound, outbound: Outbound | None) -> HandleResult:
         from bot.store import turns as store
 
         db = self.database()
@@ -214,7 +232,7 @@ class Pipeline:
         key = self.inbound_key(inbound)
         async with (
             self._serialised(db, user_hash),
-            db.transaction(user_hash, with_session=in_transaction is not None) as tx,
+            db.transaction(user_hash) as tx,
         ):
             found = await store.read(tx, inbound.channel, user_hash, key)
             if found.duplicate_of is not None:
@@ -230,10 +248,8 @@ class Pipeline:
                 inbound = _first_touch(inbound, campaigns)
             turn = await self._turn(inbound, found.conversation)
             conversation_id = await self._save(
-                tx, inbound, user_hash, found.conversation, turn, key
+                tx, inbound, user_hash, found.conversation, turn, key, outbound
             )
-            if in_transaction is not None:
-                await in_transaction(tx.session(), conversation_id, turn.replies)
         return HandleResult(
             replies=turn.replies, conversation_id=conversation_id, erased=turn.erase
         )
@@ -243,17 +259,21 @@ class Pipeline:
     async def _turn(self, inbound: Inbound, conv: dict[str, Any] | None) -> _Turn:
         meta = inbound.meta
         if conv is None:
-            state = self.engine.new_state(meta.get("lang"))
+            engine = self.engine_for(None, meta.get("quiz"))
+            state = engine.new_state(meta.get("lang"))
         else:
             state = State.from_dict(conv["state"])
-        turn = _Turn(state=state, channel=inbound.channel)
+            engine = self.engine_for(state)
+        turn = _Turn(state=state, channel=inbound.channel, engine=engine)
+        if conv is not None:
+            turn.question_before = engine.current_question(state)
         if conv is None or meta.get("start") or self._is_start(inbound):
             await self._step(turn, Start(lang=meta.get("lang"), campaign=meta.get("campaign")))
             follow = self._after_start(inbound)
             if follow is not None:
                 await self._step(turn, follow)
             return turn
-        event = await self._event(inbound, turn.state)
+        event = await self._event(inbound, turn.state, engine)
         await self._step(turn, event)
         return turn
 
@@ -270,7 +290,7 @@ class Pipeline:
             return event
         return None
 
-    async def _event(self, inbound: Inbound, state: State) -> Event:
+    async def _event(self, inbound: Inbound, state: State, engine: Engine) -> Event:
         """The engine event for this inbound message."""
         if inbound.payload is not None:
             payload = inbound.payload.strip()
@@ -280,9 +300,9 @@ class Pipeline:
         text = (inbound.text or "").strip()
         if text.startswith("/"):
             return Payload(text)
-        question = self.engine.current_question(state)
+        question = engine.current_question(state)
         is_place = question is not None and question.kind == "place"
-        if is_place and text and self.engine.keywords.command(text) is None:
+        if is_place and text and engine.keywords.command(text) is None:
             match = self._resolve_place(text)
             if match is not None:
                 return Value(match, source="text")
@@ -305,7 +325,7 @@ class Pipeline:
 
     async def _step(self, turn: _Turn, event: Event) -> None:
         """engine.step plus every effect it asks for (recommendations loop back in)."""
-        step: Step = self.engine.step(turn.state, event)
+        step: Step = turn.engine.step(turn.state, event)
         turn.state = step.state
         turn.replies.extend(step.replies)
         pending: deque[Effect] = deque(step.effects)
@@ -320,7 +340,7 @@ class Pipeline:
                     log.error("recommendation loop stopped after %d rounds", rounds - 1)
                     continue
                 items, more = await self._recommend(effect, turn.channel)
-                step = self.engine.step(
+                step = turn.engine.step(
                     turn.state, Recommendations(tuple(items), effect.offset, more)
                 )
                 turn.state = step.state
@@ -354,12 +374,9 @@ class Pipeline:
     # ------------------------------------------------------------------ places
 
     def _geo(self) -> Any:
-        if self._gazetteer is None and not self._gazetteer_missing:
-            try:
-                from bot.geo.gazetteer import get_gazetteer
-            except ImportError:
-                self._gazetteer_missing = True
-                return None
+        if self._gazetteer is None:
+            from bot.geo.gazetteer import get_gazetteer
+
             self._gazetteer = get_gazetteer()
         return self._gazetteer
 
@@ -396,6 +413,7 @@ class Pipeline:
         conv: dict[str, Any] | None,
         turn: _Turn,
         key: str | None,
+        outbound: Outbound | None,
     ) -> str:
         """Write the turn in one go; returns the conversation id (the old one after erasure)."""
         from bot.store import turns as store
@@ -403,8 +421,9 @@ class Pipeline:
         replies_json = (
             store.dumps([reply_to_dict(r) for r in turn.replies]) if key is not None else None
         )
+        conversation_id = conv["id"] if conv else store.new_id()
+        rows = self._outbox_rows(outbound, turn, conversation_id)
         if turn.erase:
-            conversation_id = conv["id"] if conv else store.new_id()
             anon = (
                 await store.erase_conversation(tx, conversation_id)
                 if conv
@@ -413,13 +432,16 @@ class Pipeline:
             await store.record_erasure(
                 tx, anon, conversation_id, inbound.channel, key, replies_json
             )
+            if outbound is not None:
+                await store.forget_outbox(tx, conversation_id)
+                # The confirmation still goes out; its row holds no conversation id.
+                await store.enqueue(tx, rows, None, store.utcnow())
             return conversation_id
         now = store.utcnow()
         st = turn.state
         meta = inbound.meta
         old = conv or {}
         campaign = old.get("campaign") or meta.get("campaign") or st.campaign
-        conversation_id = conv["id"] if conv else store.new_id()
         await store.write(
             tx,
             store.Write(
@@ -444,9 +466,30 @@ class Pipeline:
                 leads=turn.leads,
                 key=key,
                 replies_json=replies_json,
+                outbox=rows,
             ),
         )
         return conversation_id
+
+    def _outbox_rows(
+        self, outbound: Outbound | None, turn: _Turn, conversation_id: str
+    ) -> list[OutboxInsert]:
+        """The channel's rendering of this turn's replies, as outbox rows."""
+        if outbound is None or not turn.replies:
+            return []
+        from bot.store.turns import OutboxInsert
+
+        context = RenderContext(
+            lang=turn.state.lang or self.settings.default_language,
+            conversation_id=conversation_id,
+            question_before=turn.question_before,
+            question_after=None if turn.erase else turn.engine.current_question(turn.state),
+            erased=turn.erase,
+        )
+        return [
+            OutboxInsert(outbound.channel, outbound.chat_id, dict(op), outbound.window_ends_at)
+            for op in outbound.render(turn.replies, context)
+        ]
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -477,4 +520,4 @@ def _region_of(state: State) -> str | None:
     return None
 
 
-__all__ = ["HandleResult", "InTransaction", "Inbound", "Interpreter", "Pipeline", "Recommender"]
+__all__ = ["HandleResult", "Inbound", "Interpreter", "Outbound", "Pipeline", "Recommender"]

@@ -353,5 +353,5 @@ class Recommender:
 
 
 def build(settings: Settings) -> Recommender:
-    """What bot.services wires into the pipeline."""
+    """A recommender for tools and tests that build a pipeline without bot.runtime."""
     return Recommender(settings)

@@ -1,9 +1,13 @@
 """The sender that empties the outbox: in order per chat, retried with backoff, crash-safe.
 
-Replies are written to the outbox inside the pipeline's transaction (see `enqueue_in_turn`);
-this task delivers them afterwards. A process that dies between the two leaves the rows in the
-database, and the next process sends them. Channels plug in a `Delivery` that performs one
-stored call and classifies failures as `RetryLater` (429, 5xx, network) or `Undeliverable`.
+Replies are written to the outbox inside the pipeline's transaction (`Write.outbox`); this task
+delivers them afterwards. A process that dies between the two leaves the rows in the database,
+and the next process sends them. Channels plug in a `Delivery` that performs one stored call and
+classifies failures as `RetryLater` (429, 5xx, network) or `Undeliverable`.
+
+Per wake-up one statement claims whole chats (see `bot.store.outbox.claim`); each chat is then
+delivered in order by its own task, which records the outcome in one short transaction. New
+chats are claimed while others are still in flight, up to `concurrency` chats at once.
 """
 
 from __future__ import annotations
@@ -12,16 +16,13 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
 
 from bot.store import outbox as store
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from quiz.messages import Reply
+from bot.store.turns import TurnDatabase
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,25 @@ class Undeliverable(Exception):
         self.status = status
 
 
+@dataclass(frozen=True)
+class _SetAside:
+    """A row that can never be sent: kept with its status for the operator."""
+
+    id: int
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Wait:
+    """A row to try again after `seconds`; its chat waits for it."""
+
+    id: int
+    attempts: int
+    seconds: float
+    reason: str
+
+
 class Delivery(Protocol):
     """Performs one stored platform call for one chat."""
 
@@ -57,7 +77,7 @@ class OutboxSender:
 
     def __init__(
         self,
-        database_url: str,
+        database: TurnDatabase | str,
         delivery: Delivery,
         *,
         poll_seconds: float = 2.0,
@@ -65,11 +85,12 @@ class OutboxSender:
         max_attempts: int = 20,
         backoff_base: float = 1.0,
         backoff_cap: float = 600.0,
-        concurrency: int = 16,
+        concurrency: int = 64,
         batch: int = 100,
         keep_days: int = 30,
     ) -> None:
-        self.database_url = database_url
+        self.db = TurnDatabase(database) if isinstance(database, str) else database
+        self._own_db = isinstance(database, str)
         self.delivery = delivery
         self.channel = delivery.channel
         self.poll_seconds = poll_seconds
@@ -77,13 +98,14 @@ class OutboxSender:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.concurrency = concurrency
         self.batch = batch
         self.keep_days = keep_days
         self._purged_at: float | None = None
-        self._gate = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
         self.sent = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -100,22 +122,27 @@ class OutboxSender:
     async def stop(self, timeout: float = 10.0) -> None:
         """Finish the calls in flight (up to `timeout`), then stop."""
         task, self._task = self._task, None
-        if task is None:
-            return
         self._stopping = True
         self._wake.set()
-        try:
-            await asyncio.wait_for(task, timeout)
-        except (TimeoutError, asyncio.CancelledError):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is not None:
+            try:
+                await asyncio.wait_for(task, timeout)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._inflight:
+            _done, pending = await asyncio.wait(set(self._inflight), timeout=timeout)
+            for t in pending:
+                t.cancel()
+        if self._own_db:
+            await self.db.close()
 
     async def _run(self) -> None:
         while not self._stopping:
             try:
                 await self._purge_now_and_then()
-                await self.run_once()
+                await self._fill()
                 delay = await self._next_delay()
             except Exception:
                 log.exception("outbox %s: sender round failed", self.channel)
@@ -125,49 +152,62 @@ class OutboxSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
             self._wake.clear()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight))
 
     async def _purge_now_and_then(self) -> None:
         """Hourly: forget set-aside rows older than `keep_days` (they hold chat ids)."""
-        from bot.store.db import session_scope
-
         now = asyncio.get_running_loop().time()
         if self._purged_at is not None and now - self._purged_at < 3600:
             return
         self._purged_at = now
-        async with session_scope(self.database_url) as session:
-            await store.purge(session, store.utcnow() - timedelta(days=self.keep_days))
+        async with self.db.transaction() as tx:
+            await store.purge(tx, store.utcnow() - timedelta(days=self.keep_days))
 
     async def _next_delay(self) -> float:
-        from sqlalchemy import func, select
-
-        from bot.store.db import session_scope
-
-        async with session_scope(self.database_url) as session:
-            row = (
-                await session.execute(
-                    select(func.min(store.outbox.c.next_attempt_at)).where(
-                        store.outbox.c.status == store.PENDING,
-                        store.outbox.c.channel == self.channel,
-                    )
-                )
-            ).first()
-        at = store.as_utc(row[0]) if row else None
+        now = store.utcnow()
+        async with self.db.transaction() as tx:
+            at = await store.next_due(tx, self.channel, now)
         if at is None:
             return self.poll_seconds
-        wait = (at - store.utcnow()).total_seconds()
-        return min(self.poll_seconds, max(wait, 0.01))
+        return min(self.poll_seconds, max((at - now).total_seconds(), 0.01))
 
     # ------------------------------------------------------------------ work
 
+    async def _claim(self, chats: int) -> dict[str, list[store.Item]]:
+        now = store.utcnow()
+        until = now + timedelta(seconds=self.claim_seconds)
+        async with self.db.transaction() as tx:
+            items = await store.claim(tx, self.channel, now, until, chats)
+        by_chat: dict[str, list[store.Item]] = {}
+        for item in items:
+            by_chat.setdefault(item.chat_id, []).append(item)
+        return by_chat
+
+    async def _fill(self) -> list[asyncio.Task[None]]:
+        """Claim due chats up to the free capacity and start delivering each."""
+        free = min(self.concurrency - len(self._inflight), self.batch)
+        if free <= 0 or self._stopping:
+            return []
+        started = []
+        for items in (await self._claim(free)).values():
+            task = asyncio.create_task(self._chat(items))
+            self._inflight.add(task)
+            task.add_done_callback(self._finished)
+            started.append(task)
+        return started
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._wake.set()  # capacity freed; a waiting chat may go on
+
     async def run_once(self) -> int:
         """Deliver everything due now; returns how many calls went out."""
-        from bot.store.db import session_scope
-
         before = self.sent
-        async with session_scope(self.database_url) as session:
-            heads = await store.due_heads(session, self.channel, store.utcnow(), self.batch)
-        tasks = [asyncio.create_task(self._chat(row_id)) for row_id in heads]
-        if tasks:
+        while True:
+            tasks = await self._fill()
+            if not tasks:
+                break
             await asyncio.gather(*tasks)
         return self.sent - before
 
@@ -178,123 +218,74 @@ class OutboxSender:
         while loop.time() < end:
             if await self.run_once():
                 continue
-            if not await self._pending():
-                return
+            async with self.db.transaction() as tx:
+                if not (await store.counts(tx, self.channel)).get(store.PENDING, 0):
+                    return
             await asyncio.sleep(min(await self._next_delay(), max(end - loop.time(), 0)))
 
-    async def _pending(self) -> int:
-        from bot.store.db import session_scope
+    async def _chat(self, items: Sequence[store.Item]) -> None:
+        """Send one chat's claimed rows in order, then record what happened in one go."""
+        sent: list[int] = []
+        set_aside: list[_SetAside] = []
+        wait: _Wait | None = None
+        rest: list[int] = []
+        for n, item in enumerate(items):
+            if self._stopping:
+                rest = [i.id for i in items[n:]]
+                break
+            outcome = await self._deliver(item)
+            if outcome is None:
+                sent.append(item.id)
+            elif isinstance(outcome, _SetAside):
+                set_aside.append(outcome)
+            else:
+                wait = outcome
+                rest = [i.id for i in items[n + 1 :]]
+                break
+        try:
+            async with self.db.transaction() as tx:
+                await store.sent(tx, sent)
+                for aside in set_aside:
+                    await store.give_up(tx, aside.id, aside.status, aside.reason)
+                if wait is not None:
+                    at = store.utcnow() + timedelta(seconds=wait.seconds)
+                    await store.retry_later(tx, wait.id, wait.attempts, at, wait.reason)
+                await store.release(tx, rest)
+        except Exception:
+            # The claims expire; the rows go out again (at-least-once) after claim_seconds.
+            log.exception("outbox %s: recording a delivery failed", self.channel)
+            return
+        self.sent += len(sent)
 
-        async with session_scope(self.database_url) as session:
-            return (await store.counts(session, self.channel)).get(store.PENDING, 0)
-
-    async def _claim(self, row_id: int) -> store.Item | None:
-        from bot.store.db import session_scope
-
-        now = store.utcnow()
-        async with session_scope(self.database_url) as session:
-            if not await store.is_due(session, row_id, now):
-                return None
-            return await store.claim(
-                session, row_id, now, now + timedelta(seconds=self.claim_seconds)
-            )
-
-    async def _chat(self, row_id: int | None) -> None:
-        """Send one chat's rows in order until it is empty or has to wait."""
-        from bot.store.db import session_scope
-
-        async with self._gate:
-            while row_id is not None and not self._stopping:
-                item = await self._claim(row_id)
-                if item is None or not await self._deliver(item):
-                    return
-                async with session_scope(self.database_url) as session:
-                    row_id = await store.next_head(session, self.channel, item.chat_id)
-
-    async def _deliver(self, item: store.Item) -> bool:
-        """Perform one call and record the outcome; False when the chat has to wait."""
-        from bot.store.db import session_scope
-
-        now = store.utcnow()
-        if item.window_ends_at is not None and now > item.window_ends_at:
+    async def _deliver(self, item: store.Item) -> _SetAside | _Wait | None:
+        """One call; None when it went out."""
+        if item.window_ends_at is not None and store.utcnow() > item.window_ends_at:
             log.warning(
                 "outbox %s: service window closed for row %d; a template message is needed",
                 self.channel,
                 item.id,
             )
-            async with session_scope(self.database_url) as session:
-                await store.give_up(
-                    session, item.id, store.TEMPLATE_NEEDED, "24-hour service window closed"
-                )
-            return True
+            return _SetAside(item.id, store.TEMPLATE_NEEDED, "24-hour service window closed")
         try:
             await self.delivery.deliver(item.chat_id, item.op)
         except RetryLater as exc:
             attempts = item.attempts + 1
-            async with session_scope(self.database_url) as session:
-                if attempts >= self.max_attempts:
-                    log.error("outbox %s: row %d failed %d times", self.channel, item.id, attempts)
-                    await store.give_up(session, item.id, store.DEAD, exc.reason)
-                    return True
-                at = store.utcnow() + timedelta(seconds=self._backoff(attempts, exc.after))
-                await store.retry_later(session, item.id, attempts, at, exc.reason)
+            if attempts >= self.max_attempts:
+                log.error("outbox %s: row %d failed %d times", self.channel, item.id, attempts)
+                return _SetAside(item.id, store.DEAD, exc.reason)
             log.info("outbox %s: row %d retried later: %s", self.channel, item.id, exc.reason)
-            return False
+            return _Wait(item.id, attempts, self._backoff(attempts, exc.after), exc.reason)
         except Undeliverable as exc:
             log.warning("outbox %s: row %d undeliverable: %s", self.channel, item.id, exc.reason)
-            async with session_scope(self.database_url) as session:
-                await store.give_up(session, item.id, exc.status, exc.reason)
-            return True
+            return _SetAside(item.id, exc.status, exc.reason)
         except Exception as exc:  # an unexpected bug must not stop the other chats
             log.exception("outbox %s: row %d failed unexpectedly", self.channel, item.id)
             attempts = item.attempts + 1
-            async with session_scope(self.database_url) as session:
-                at = store.utcnow() + timedelta(seconds=self._backoff(attempts, None))
-                await store.retry_later(session, item.id, attempts, at, repr(exc))
-            return False
-        async with session_scope(self.database_url) as session:
-            await store.sent(session, item.id)
-        self.sent += 1
-        return True
+            return _Wait(item.id, attempts, self._backoff(attempts, None), repr(exc))
+        return None
 
     def _backoff(self, attempts: int, after: float | None) -> float:
         if after is not None:
             return max(after, 0.0)
         delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempts - 1))
         return delay * random.uniform(0.75, 1.0)
-
-
-async def conversation_lang(session: AsyncSession, conversation_id: str) -> str | None:
-    """The conversation's language as just saved; None when the person erased their data."""
-    from sqlalchemy import select
-
-    from bot.store.conversations import conversations
-
-    row = (
-        await session.execute(
-            select(conversations.c.lang).where(conversations.c.id == conversation_id)
-        )
-    ).first()
-    return str(row[0]) if row is not None and row[0] else None
-
-
-def enqueue_in_turn(
-    channel: str,
-    chat_id: str,
-    render: Callable[[list[Reply], str], Sequence[dict[str, Any]]],
-    lang_hint: str,
-    window_ends_at: datetime | None = None,
-) -> Callable[[AsyncSession, str, list[Reply]], Awaitable[None]]:
-    """The pipeline's `in_transaction` callback: render the replies into the outbox."""
-
-    async def write(session: AsyncSession, conversation_id: str, replies: list[Reply]) -> None:
-        lang = await conversation_lang(session, conversation_id)
-        if lang is None:
-            # Erased in this very turn: drop set-aside rows that still hold the chat id (the
-            # confirmation below is still sent, then deleted like every sent row).
-            await store.forget_conversation(session, conversation_id)
-            lang = lang_hint
-        ops = render(replies, lang)
-        await store.enqueue(session, channel, chat_id, ops, conversation_id, window_ends_at)
-
-    return write

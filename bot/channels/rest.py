@@ -21,14 +21,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from bot.channels.base import ChannelSpec
 from quiz.messages import Button, Buttons, Card, Image, Reply, Text
 
 if TYPE_CHECKING:
+    from bot.channels.base import Channel
     from bot.config import Settings
     from bot.pipeline import Inbound, Pipeline
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +294,32 @@ def endpoint(pipeline: Pipeline, settings: Settings) -> Callable[[Request], Awai
     return rest_webhook
 
 
-def mount(app: FastAPI, pipeline: Pipeline, settings: Settings) -> None:
-    """Add `POST /webhooks/rest/webhook` to the app."""
-    app.add_route(PATH, endpoint(pipeline, settings), methods=["POST"], include_in_schema=False)
+class RestChannel:
+    """`POST /webhooks/rest/webhook`: answers in the HTTP response, so no outbox sender."""
+
+    name = "rest"
+    sender = None
+
+    def __init__(self, pipeline: Pipeline, settings: Settings) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+        router.add_route(
+            PATH, endpoint(self.pipeline, self.settings), methods=["POST"], include_in_schema=False
+        )
+        return router
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+def _build(runtime: Runtime) -> Channel:
+    return RestChannel(runtime.pipeline, runtime.settings)
+
+
+SPEC = ChannelSpec("rest", lambda _settings: True, _build, label="REST")

@@ -37,12 +37,12 @@ async def _chat(lang: str, sender: str, campaign: str | None) -> None:
     from bot.channels.terminal import render, to_payload_or_text
     from bot.config import get_settings
     from bot.pipeline import Inbound
-    from bot.services import build_pipeline
+    from bot.runtime import build_runtime
     from bot.startup import prepare
 
     settings = get_settings()
     await prepare(settings, quiet=True)
-    pipeline = build_pipeline(settings)
+    pipeline = build_runtime(settings, channels=False).pipeline
     meta: dict[str, object] = {"lang": lang}
     if campaign:
         meta["campaign"] = campaign

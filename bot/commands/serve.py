@@ -13,13 +13,13 @@ if TYPE_CHECKING:
 
 
 def enabled_channels(settings: Settings) -> list[str]:
-    """Channels this configuration serves (REST and the widget are always on)."""
-    channels = ["rest", "widget"]
-    if settings.telegram_token:
-        channels.append("telegram (polling)" if settings.telegram_polling else "telegram")
-    if settings.whatsapp_token and settings.whatsapp_phone_id:
-        channels.append("whatsapp")
-    return channels
+    """Channels this configuration serves (bot.channels.registry: REST and the widget always)."""
+    from bot.channels import registry
+
+    names = [spec.name for spec in registry.configured(settings)]
+    if settings.telegram_polling and "telegram" in names:
+        names[names.index("telegram")] = "telegram (polling)"
+    return names
 
 
 def prepare_now(settings: Settings) -> str | None:

@@ -43,7 +43,7 @@ def _run(settings: Settings, work: Any) -> Any:
     from rich.console import Console
     from telegram.error import TelegramError
 
-    from bot.channels.telegram_send import build_bot
+    from bot.channels.telegram.send import build_bot
 
     async def main() -> Any:
         async with build_bot(settings) as bot:
@@ -68,7 +68,7 @@ def set_webhook(
     """Point Telegram at POST /telegram/webhook, with the secret token, and set the menu."""
     from rich.console import Console
 
-    from bot.channels.telegram import ALLOWED_UPDATES, MENU, webhook_secret
+    from bot.channels.telegram.inbound import ALLOWED_UPDATES, MENU, webhook_secret
 
     settings = _settings()
     full = webhook_url(url, settings)

@@ -2,37 +2,26 @@
 
 A row is one API call for one chat (`op`, as the channel's renderer produced it). Rows of one
 chat are delivered strictly in id order: only a chat's oldest pending row (its head) may be
-claimed, and a claim is a conditional UPDATE, so one sender at a time owns a chat even with
-several processes or replicas. Sent rows are deleted (the chat id is personal data); rows that
-can never be sent stay with status `dead` or `template_needed` for the operator.
+claimed, and one statement claims every pending row of the chats whose heads are due (on
+Postgres the heads are locked `FOR UPDATE SKIP LOCKED`), so one sender at a time owns a chat,
+with any number of processes or replicas, and replicas never wait on each other. Sent rows
+are deleted (the chat id is personal data); rows that can never be sent stay with status
+`dead` or `template_needed` for the operator.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    String,
-    Table,
-    and_,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Table
 from sqlmodel import Field, SQLModel
+
+from bot.store.turns import OutboxInsert, Sql, Tx, dumps
+from bot.store.turns import enqueue as _enqueue
 
 PENDING = "pending"
 DEAD = "dead"
@@ -45,8 +34,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back without a zone; they are stored in UTC."""
+def as_utc(value: datetime | str | None) -> datetime | None:
+    """SQLite hands timestamps back as zone-less text or datetimes; they are stored in UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
@@ -94,19 +85,71 @@ class Item:
     window_ends_at: datetime | None
 
 
-def _item(row: Any) -> Item:
+def _item(channel: str, row: Any) -> Item:
+    op = row[2]
     return Item(
-        id=int(row.id),
-        channel=str(row.channel),
-        chat_id=str(row.chat_id),
-        op=dict(row.op),
-        attempts=int(row.attempts),
-        window_ends_at=as_utc(row.window_ends_at),
+        id=int(row[0]),
+        channel=channel,
+        chat_id=str(row[1]),
+        op=dict(json.loads(op) if isinstance(op, str | bytes) else op),
+        attempts=int(row[3]),
+        window_ends_at=as_utc(row[4]),
     )
 
 
+# The chats whose oldest pending row is due and free; then every pending row of those chats.
+_CLAIM = """
+WITH heads AS (
+  SELECT o.chat_id FROM outbox o
+  WHERE o.status = 'pending' AND o.channel = {channel} AND o.next_attempt_at <= {now}
+    AND (o.claimed_until IS NULL OR o.claimed_until < {now})
+    AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending'
+                    AND p.channel = o.channel AND p.chat_id = o.chat_id AND p.id < o.id)
+  ORDER BY o.id LIMIT {chats}{lock}
+)
+UPDATE outbox SET claimed_until = {until}
+WHERE status = 'pending' AND channel = {channel} AND chat_id IN (SELECT chat_id FROM heads)
+  AND (claimed_until IS NULL OR claimed_until < {now})
+RETURNING id, chat_id, op, attempts, window_ends_at"""
+
+_SQL = {
+    "claim": Sql(
+        _CLAIM.format(channel=":channel", now=":now", until=":until", chats=":chats", lock=""),
+        _CLAIM.format(
+            channel="$1", now="$2", until="$3", chats="$4", lock=" FOR UPDATE OF o SKIP LOCKED"
+        ),
+    ),
+    "sent": Sql(
+        "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))",
+        "DELETE FROM outbox WHERE id = ANY($1::bigint[])",
+    ),
+    "release": Sql(
+        "UPDATE outbox SET claimed_until = NULL WHERE id IN (SELECT value FROM json_each(?))",
+        "UPDATE outbox SET claimed_until = NULL WHERE id = ANY($1::bigint[])",
+    ),
+    "retry_later": Sql.same(
+        "UPDATE outbox SET attempts = ?, next_attempt_at = ?, claimed_until = NULL, "
+        "last_error = ? WHERE id = ?"
+    ),
+    "give_up": Sql.same(
+        "UPDATE outbox SET status = ?, claimed_until = NULL, last_error = ? WHERE id = ?"
+    ),
+    "next_due": Sql.same(
+        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND channel = ? "
+        "AND (claimed_until IS NULL OR claimed_until < ?)"
+    ),
+    "counts": Sql.same("SELECT status, count(*) FROM outbox WHERE channel = ? GROUP BY status"),
+    "counts_all": Sql.same("SELECT status, count(*) FROM outbox GROUP BY status"),
+    "purge": Sql.same("DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?"),
+}
+
+
+def _ids(tx: Tx, ids: Sequence[int]) -> Any:
+    return list(ids) if tx.dialect == "postgresql" else dumps(list(ids))
+
+
 async def enqueue(
-    session: AsyncSession,
+    tx: Tx,
     channel: str,
     chat_id: str,
     ops: Sequence[dict[str, Any]],
@@ -114,123 +157,62 @@ async def enqueue(
     window_ends_at: datetime | None = None,
 ) -> int:
     """Add calls for one chat, in order; returns how many."""
-    if not ops:
-        return 0
-    now = utcnow()
-    await session.execute(
-        insert(outbox),
-        [
-            {
-                "channel": channel,
-                "chat_id": chat_id,
-                "conversation_id": conversation_id,
-                "op": dict(op),
-                "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "window_ends_at": window_ends_at,
-                "created_at": now,
-            }
-            for op in ops
-        ],
-    )
-    return len(ops)
+    rows = [OutboxInsert(channel, chat_id, dict(op), window_ends_at) for op in ops]
+    if rows:
+        await _enqueue(tx, rows, conversation_id, utcnow())
+    return len(rows)
 
 
-def _heads(channel: str) -> Any:
-    """Each chat's oldest pending row id."""
-    return (
-        select(func.min(_o.id))
-        .where(_o.status == PENDING, _o.channel == channel)
-        .group_by(_o.chat_id)
-        .scalar_subquery()
-    )
+async def claim(tx: Tx, channel: str, now: datetime, until: datetime, chats: int) -> list[Item]:
+    """Claim every pending row of up to `chats` chats whose oldest row is due, in id order."""
+    params: Any = (channel, now, until, chats)
+    if tx.dialect != "postgresql":  # sqlite3 takes named parameters from a dict
+        params = {"channel": channel, "now": tx.ts(now), "until": tx.ts(until), "chats": chats}
+    rows = await tx.all(_SQL["claim"], params)
+    return sorted((_item(channel, r) for r in rows), key=lambda i: i.id)
 
 
-def _free(now: datetime) -> Any:
-    return or_(_o.claimed_until.is_(None), _o.claimed_until < now)
+async def sent(tx: Tx, ids: Sequence[int]) -> None:
+    if ids:
+        await tx.run(_SQL["sent"], (_ids(tx, ids),))
 
 
-async def due_heads(session: AsyncSession, channel: str, now: datetime, limit: int) -> list[int]:
-    """Ids of chat heads that are due and not claimed by anyone."""
-    rows = await session.execute(
-        select(_o.id)
-        .where(_o.id.in_(_heads(channel)), _o.next_attempt_at <= now, _free(now))
-        .order_by(_o.id)
-        .limit(limit)
-    )
-    return [int(r[0]) for r in rows]
+async def release(tx: Tx, ids: Sequence[int]) -> None:
+    """Hand claimed rows back untouched (their chat has to wait for an earlier row)."""
+    if ids:
+        await tx.run(_SQL["release"], (_ids(tx, ids),))
 
 
-async def claim(session: AsyncSession, row_id: int, now: datetime, until: datetime) -> Item | None:
-    """Take a pending row if nobody holds it; None when another sender was faster."""
-    result = await session.execute(
-        update(outbox)
-        .where(_o.id == row_id, _o.status == PENDING, _free(now))
-        .values(claimed_until=until)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    row = (await session.execute(select(outbox).where(_o.id == row_id))).first()
-    return _item(row) if row is not None else None
+async def retry_later(tx: Tx, row_id: int, attempts: int, at: datetime, error: str) -> None:
+    await tx.run(_SQL["retry_later"], (attempts, tx.ts(at), error[:500], row_id))
 
 
-async def next_head(session: AsyncSession, channel: str, chat_id: str) -> int | None:
-    row = (
-        await session.execute(
-            select(func.min(_o.id)).where(
-                _o.status == PENDING, _o.channel == channel, _o.chat_id == chat_id
-            )
-        )
-    ).first()
-    return int(row[0]) if row is not None and row[0] is not None else None
+async def give_up(tx: Tx, row_id: int, status: str, error: str) -> None:
+    await tx.run(_SQL["give_up"], (status, error[:500], row_id))
 
 
-async def is_due(session: AsyncSession, row_id: int, now: datetime) -> bool:
-    row = (await session.execute(select(_o.next_attempt_at).where(_o.id == row_id))).first()
-    return row is not None and (as_utc(row[0]) or now) <= now
+async def next_due(tx: Tx, channel: str, now: datetime) -> datetime | None:
+    """When the earliest unclaimed pending row of `channel` is due (None: nothing pending)."""
+    row = await tx.one(_SQL["next_due"], (channel, tx.ts(now)))
+    return as_utc(row[0]) if row is not None else None
 
 
-async def sent(session: AsyncSession, row_id: int) -> None:
-    await session.execute(delete(outbox).where(_o.id == row_id))
-
-
-async def retry_later(
-    session: AsyncSession, row_id: int, attempts: int, at: datetime, error: str
-) -> None:
-    await session.execute(
-        update(outbox)
-        .where(_o.id == row_id)
-        .values(attempts=attempts, next_attempt_at=at, claimed_until=None, last_error=error[:500])
-    )
-
-
-async def give_up(session: AsyncSession, row_id: int, status: str, error: str) -> None:
-    await session.execute(
-        update(outbox)
-        .where(_o.id == row_id)
-        .values(status=status, claimed_until=None, last_error=error[:500])
-    )
-
-
-async def counts(session: AsyncSession, channel: str | None = None) -> dict[str, int]:
+async def counts(tx: Tx, channel: str | None = None) -> dict[str, int]:
     """Rows per status (for health output and tests)."""
-    query = select(_o.status, func.count()).group_by(_o.status)
-    if channel is not None:
-        query = query.where(_o.channel == channel)
-    return {str(s): int(n) for s, n in (await session.execute(query)).all()}
+    if channel is None:
+        rows = await tx.all(_SQL["counts_all"], ())
+    else:
+        rows = await tx.all(_SQL["counts"], (channel,))
+    return {str(s): int(n) for s, n in rows}
 
 
-async def purge(session: AsyncSession, before: datetime) -> int:
+async def purge(tx: Tx, before: datetime) -> int:
     """Drop undeliverable rows older than `before` (they hold chat ids)."""
-    result = await session.execute(
-        delete(outbox).where(and_(_o.status != PENDING, _o.created_at < before))
+    rows = await tx.all(
+        Sql(
+            _SQL["purge"].sqlite + " RETURNING id",
+            _SQL["purge"].postgresql + " RETURNING id",
+        ),
+        (tx.ts(before),),
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def forget_conversation(session: AsyncSession, conversation_id: str) -> None:
-    """Erasure: drop undeliverable rows of a conversation (pending ones still go out)."""
-    await session.execute(
-        delete(outbox).where(_o.conversation_id == conversation_id, _o.status != PENDING)
-    )
+    return len(rows)

@@ -9,8 +9,9 @@ It runs on every message, so it speaks raw driver SQL instead of going through S
 - Postgres: an asyncpg pool; `BEGIN` plus a transaction-scoped advisory lock keyed by the user
   hash, sent in one round trip.
 
-When a caller needs an `AsyncSession` inside the same transaction (the outbox of Telegram and
-WhatsApp), the transaction runs on a SQLAlchemy connection instead, with the same SQL.
+Every channel takes this path: the replies a platform channel must deliver later are outbox
+rows written in the same statement(s) as the state (`Write.outbox`). Other lean writers (the
+outbox sender) open unlocked transactions on the same `TurnDatabase`.
 The schema itself is defined by the SQLModel tables in `bot.store.conversations`.
 """
 
@@ -26,12 +27,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import make_url
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 SQLITE_LOCK_TIMEOUT = 30.0
 
@@ -57,6 +55,19 @@ def advisory_key(user_hash: str) -> int:
 
 
 # ---------------------------------------------------------------------- SQL (qmark style)
+
+
+@dataclass(frozen=True)
+class Sql:
+    """One statement in both dialects (qmark for sqlite3, $n for asyncpg)."""
+
+    sqlite: str
+    postgresql: str
+
+    @classmethod
+    def same(cls, sql: str) -> Sql:
+        return cls(sql, _numbered(sql))
+
 
 _SQL = {
     # The conversation and, when the message has an idempotency key, its earlier answer.
@@ -96,6 +107,12 @@ _SQL = {
     "delete_leads": "DELETE FROM leads WHERE conversation_id = ?",
     "delete_inbound": "DELETE FROM inbound_messages WHERE conversation_id = ?",
     "delete_conversation": "DELETE FROM conversations WHERE id = ?",
+    "insert_outbox": (
+        "INSERT INTO outbox (channel, chat_id, conversation_id, op, status, attempts, "
+        "next_attempt_at, window_ends_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
+    ),
+    # Erasure: set-aside rows hold the chat id; pending ones still go out (then are deleted).
+    "forget_outbox": "DELETE FROM outbox WHERE conversation_id = ? AND status <> 'pending'",
 }
 
 
@@ -130,6 +147,15 @@ WITH conv AS (
 ), im AS (
   INSERT INTO inbound_messages (key, conversation_id, replies, created_at)
   SELECT $16::text, $1::text, $17::json, $10::timestamptz WHERE $16::text IS NOT NULL
+), ob AS (
+  INSERT INTO outbox (channel, chat_id, conversation_id, op, status, attempts, next_attempt_at,
+                      window_ends_at, created_at)
+  SELECT r.channel, r.chat_id, $1::text, r.op, 'pending', 0, $10::timestamptz,
+         r.window_ends_at, $10::timestamptz
+  FROM ROWS FROM (json_to_recordset($18::json)
+                  AS (channel text, chat_id text, op json, window_ends_at timestamptz))
+       WITH ORDINALITY AS r(channel, chat_id, op, window_ends_at, n)
+  ORDER BY r.n
 )
 SELECT 1
 """
@@ -139,12 +165,18 @@ SELECT 1
 
 
 class Tx(ABC):
-    """One locked transaction. Subclasses bind it to a driver."""
+    """One transaction. Subclasses bind it to a driver."""
 
     dialect = "sqlite"
 
     def __init__(self) -> None:
         self.sql = _SQL_PG if self.dialect == "postgresql" else _SQL
+
+    def text(self, statement: str | Sql) -> str:
+        """A statement's text: a name from this module's table, or a `Sql` pair."""
+        if isinstance(statement, Sql):
+            return statement.postgresql if self.dialect == "postgresql" else statement.sqlite
+        return self.sql[statement]
 
     def ts(self, value: datetime | None) -> Any:
         """A timestamp as this driver stores it (SQLite: SQLAlchemy's text format)."""
@@ -153,17 +185,17 @@ class Tx(ABC):
         return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
     @abstractmethod
-    async def one(self, name: str, params: Sequence[Any]) -> Sequence[Any] | None: ...
+    async def one(self, statement: str | Sql, params: Sequence[Any]) -> Sequence[Any] | None: ...
 
     @abstractmethod
-    async def run(self, name: str, params: Sequence[Any]) -> None: ...
+    async def all(self, statement: str | Sql, params: Any) -> list[Sequence[Any]]: ...
 
-    async def many(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
+    @abstractmethod
+    async def run(self, statement: str | Sql, params: Sequence[Any]) -> None: ...
+
+    async def many(self, statement: str | Sql, rows: Sequence[Sequence[Any]]) -> None:
         for row in rows:
-            await self.run(name, row)
-
-    def session(self) -> AsyncSession:
-        raise RuntimeError("this transaction has no SQLAlchemy session")
+            await self.run(statement, row)
 
 
 class _SqliteTx(Tx):
@@ -173,15 +205,18 @@ class _SqliteTx(Tx):
         super().__init__()
         self.con = con
 
-    async def one(self, name: str, params: Sequence[Any]) -> Sequence[Any] | None:
-        row: Sequence[Any] | None = self.con.execute(self.sql[name], params).fetchone()
+    async def one(self, statement: str | Sql, params: Sequence[Any]) -> Sequence[Any] | None:
+        row: Sequence[Any] | None = self.con.execute(self.text(statement), params).fetchone()
         return row
 
-    async def run(self, name: str, params: Sequence[Any]) -> None:
-        self.con.execute(self.sql[name], params)
+    async def all(self, statement: str | Sql, params: Any) -> list[Sequence[Any]]:
+        return list(self.con.execute(self.text(statement), params).fetchall())
 
-    async def many(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.con.executemany(self.sql[name], rows)
+    async def run(self, statement: str | Sql, params: Sequence[Any]) -> None:
+        self.con.execute(self.text(statement), params)
+
+    async def many(self, statement: str | Sql, rows: Sequence[Sequence[Any]]) -> None:
+        self.con.executemany(self.text(statement), rows)
 
 
 class _AsyncpgTx(Tx):
@@ -191,50 +226,25 @@ class _AsyncpgTx(Tx):
         super().__init__()
         self.con = con
 
-    async def one(self, name: str, params: Sequence[Any]) -> Sequence[Any] | None:
-        row: Sequence[Any] | None = await self.con.fetchrow(self.sql[name], *params)
+    async def one(self, statement: str | Sql, params: Sequence[Any]) -> Sequence[Any] | None:
+        row: Sequence[Any] | None = await self.con.fetchrow(self.text(statement), *params)
         return row
 
-    async def run(self, name: str, params: Sequence[Any]) -> None:
-        await self.con.execute(self.sql[name], *params)
+    async def all(self, statement: str | Sql, params: Any) -> list[Sequence[Any]]:
+        return list(await self.con.fetch(self.text(statement), *params))
 
-    async def many(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def run(self, statement: str | Sql, params: Sequence[Any]) -> None:
+        await self.con.execute(self.text(statement), *params)
+
+    async def many(self, statement: str | Sql, rows: Sequence[Sequence[Any]]) -> None:
         if len(rows) == 1:
-            await self.con.execute(self.sql[name], *rows[0])
+            await self.con.execute(self.text(statement), *rows[0])
         elif rows:
-            await self.con.executemany(self.sql[name], rows)
-
-
-class _SATx(Tx):
-    """The same SQL on a SQLAlchemy connection, so that a session can share the transaction."""
-
-    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
-        self.dialect = dialect
-        super().__init__()
-        self.conn = conn
-        self._session: AsyncSession | None = None
-
-    async def one(self, name: str, params: Sequence[Any]) -> Sequence[Any] | None:
-        result = await self.conn.exec_driver_sql(self.sql[name], tuple(params))
-        return result.first()
-
-    async def run(self, name: str, params: Sequence[Any]) -> None:
-        await self.conn.exec_driver_sql(self.sql[name], tuple(params))
-
-    async def many(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            await self.conn.exec_driver_sql(self.sql[name], [tuple(r) for r in rows])
-
-    def session(self) -> AsyncSession:
-        if self._session is None:
-            from sqlalchemy.ext.asyncio import AsyncSession
-
-            self._session = AsyncSession(bind=self.conn, expire_on_commit=False)
-        return self._session
+            await self.con.executemany(self.text(statement), rows)
 
 
 class TurnDatabase:
-    """Opens the pipeline's locked transactions for one database URL (one per process)."""
+    """Opens the lean transactions for one database URL (one instance per process)."""
 
     def __init__(self, url: str) -> None:
         from bot.store.db import async_url
@@ -244,21 +254,22 @@ class TurnDatabase:
         self.dialect = "postgresql" if u.get_backend_name() == "postgresql" else "sqlite"
         self._sqlite: sqlite3.Connection | None = None
         self._sqlite_path = u.database or ":memory:"
+        # SQLite has one writer at a time anyway: this process's writers queue on asyncio
+        # instead of on SQLite's sleep-and-retry busy handler.
+        self._write_lock = asyncio.Lock()
         self._pool: Any = None
         self._pool_loop: asyncio.AbstractEventLoop | None = None
         self._pool_lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def transaction(self, user_hash: str, with_session: bool = False) -> AsyncIterator[Tx]:
-        """Begin, lock the conversation of `user_hash`, yield; commit, or roll back on error."""
-        if with_session:
-            async with self._sa_transaction(user_hash) as tx:
-                yield tx
-        elif self.dialect == "postgresql":
+    async def transaction(self, user_hash: str | None = None) -> AsyncIterator[Tx]:
+        """Begin (locking the conversation of `user_hash` when given), yield; commit, or roll
+        back on error."""
+        if self.dialect == "postgresql":
             async with self._pg_transaction(user_hash) as tx:
                 yield tx
         else:
-            async with self._sqlite_transaction() as tx:
+            async with self._write_lock, self._sqlite_transaction() as tx:
                 yield tx
 
     # -------------------------------------------------------------- SQLite
@@ -344,42 +355,19 @@ class TurnDatabase:
         return self._pool
 
     @asynccontextmanager
-    async def _pg_transaction(self, user_hash: str) -> AsyncIterator[Tx]:
+    async def _pg_transaction(self, user_hash: str | None) -> AsyncIterator[Tx]:
         pool = await self._pg_pool()
         async with pool.acquire() as con:
-            await con.execute(f"BEGIN; SELECT pg_advisory_xact_lock({advisory_key(user_hash)})")
+            if user_hash is None:
+                await con.execute("BEGIN")
+            else:
+                await con.execute(f"BEGIN; SELECT pg_advisory_xact_lock({advisory_key(user_hash)})")
             try:
                 yield _AsyncpgTx(con)
             except BaseException:
                 await con.execute("ROLLBACK")
                 raise
             await con.execute("COMMIT")
-
-    # -------------------------------------------------------------- SQLAlchemy
-
-    @asynccontextmanager
-    async def _sa_transaction(self, user_hash: str) -> AsyncIterator[Tx]:
-        from bot.store.db import get_engine
-
-        async with get_engine(self.url).connect() as conn:
-            if self.dialect == "postgresql":
-                await conn.exec_driver_sql(
-                    "SELECT pg_advisory_xact_lock($1)", (advisory_key(user_hash),)
-                )
-            else:
-                await conn.exec_driver_sql("BEGIN IMMEDIATE")
-            tx = _SATx(conn, self.dialect)
-            try:
-                yield tx
-                if tx._session is not None:
-                    await tx._session.flush()
-            except BaseException:
-                await conn.rollback()
-                raise
-            finally:
-                if tx._session is not None:
-                    await tx._session.close()
-            await conn.commit()
 
     async def close(self) -> None:
         if self._sqlite is not None:
@@ -455,6 +443,17 @@ class Write:
     leads: list[str] = field(default_factory=list)
     key: str | None = None
     replies_json: str | None = None
+    outbox: list[OutboxInsert] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OutboxInsert:
+    """One platform call for later delivery, written with the turn (see bot.store.outbox)."""
+
+    channel: str
+    chat_id: str
+    op: dict[str, Any]
+    window_ends_at: datetime | None = None
 
 
 async def write(tx: Tx, w: Write) -> None:
@@ -480,6 +479,19 @@ async def write(tx: Tx, w: Write) -> None:
                 w.leads,
                 w.key,
                 w.replies_json,
+                dumps(
+                    [
+                        {
+                            "channel": o.channel,
+                            "chat_id": o.chat_id,
+                            "op": o.op,
+                            "window_ends_at": o.window_ends_at.isoformat()
+                            if o.window_ends_at
+                            else None,
+                        }
+                        for o in w.outbox
+                    ]
+                ),
             ),
         )
         return
@@ -534,6 +546,26 @@ async def write(tx: Tx, w: Write) -> None:
         )
     if w.key is not None:
         await tx.run("insert_inbound", (w.key, w.conversation_id, w.replies_json, now))
+    if w.outbox:
+        await enqueue(tx, w.outbox, w.conversation_id, w.now)
+
+
+async def enqueue(
+    tx: Tx, rows: Sequence[OutboxInsert], conversation_id: str | None, now: datetime
+) -> None:
+    """Outbox rows outside the Postgres one-statement write (SQLite; erasure confirmations)."""
+    at = tx.ts(now)
+    await tx.many(
+        "insert_outbox",
+        [
+            (o.channel, o.chat_id, conversation_id, dumps(o.op), at, tx.ts(o.window_ends_at), at)
+            for o in rows
+        ],
+    )
+
+
+async def forget_outbox(tx: Tx, conversation_id: str) -> None:
+    await tx.run("forget_outbox", (conversation_id,))
 
 
 async def record_erasure(

@@ -130,7 +130,7 @@ async def test_telegram_start_payload_attributes(
 ) -> None:
     from telegram import Update
 
-    from bot.channels.telegram import to_inbound
+    from bot.channels.telegram.inbound import to_inbound
 
     await in_thread(create_campaign, cli)
     start = parse_qs(urlsplit(await in_thread(qr_link, cli, tmp_path, "telegram")).query)["start"][
@@ -188,7 +188,7 @@ def whatsapp_body(sender: str, text: str, phone_id: str) -> bytes:
 async def test_whatsapp_prefilled_keyword_attributes(
     cli: CliRunner, tmp_path: Path, campaign_settings: Settings, db_url: str
 ) -> None:
-    from bot.channels.whatsapp import WhatsAppChannel
+    from bot.channels.whatsapp.channel import WhatsAppChannel
 
     await in_thread(create_campaign, cli)
     text = parse_qs(urlsplit(await in_thread(qr_link, cli, tmp_path, "whatsapp")).query)["text"][0]

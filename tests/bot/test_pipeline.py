@@ -220,31 +220,30 @@ async def test_erasure_removes_personal_rows_and_keeps_anonymous_counts(
     assert State.from_dict((await conversation_row(db_url))["state"]).answers == {}
 
 
-async def test_in_transaction_callback_shares_the_transaction(
+async def test_outbound_rendering_is_part_of_the_turns_transaction(
     pipeline: Pipeline, db_url: str
 ) -> None:
-    seen: list[tuple[str, int]] = []
+    from bot.channels.base import Outbound, RenderContext
 
-    async def outbox(session: Any, conversation_id: str, replies: list[Any]) -> None:
-        n = (
-            await session.execute(
-                select(func.count())
-                .select_from(t.conversations)
-                .where(t.conversations.c.id == conversation_id)
-            )
-        ).scalar_one()
-        seen.append((conversation_id, n))
+    seen: list[str] = []
 
-    ok = await pipeline.handle(Inbound("telegram", "7", text="/start", external_id="u1"), outbox)
-    assert seen == [(ok.conversation_id, 1)]  # the new row is visible inside the transaction
+    def render(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
+        seen.append(context.conversation_id)
+        return [{"text": "hi"}]
 
-    async def failing(session: Any, conversation_id: str, replies: list[Any]) -> None:
+    ok = await pipeline.handle(
+        Inbound("telegram", "7", text="/start", external_id="u1"), Outbound("telegram", "7", render)
+    )
+    assert seen == [ok.conversation_id]
+
+    def failing(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
         raise RuntimeError("outbox down")
 
     before = await conversation_row(db_url)
     with pytest.raises(RuntimeError):
         await pipeline.handle(
-            Inbound("telegram", "7", payload="/consent/yes", external_id="u2"), failing
+            Inbound("telegram", "7", payload="/consent/yes", external_id="u2"),
+            Outbound("telegram", "7", failing),
         )
     after = await conversation_row(db_url)
     assert after["state"] == before["state"] and after["consent_at"] is None

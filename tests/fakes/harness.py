@@ -59,12 +59,23 @@ def tune(app: Any) -> None:
             channel.bot.rate_limiter.per_chat_period = 1.0
 
 
+async def outbox_counts(database_url: str, channel: str) -> dict[str, int]:
+    """The channel's outbox rows per status."""
+    from bot.store import outbox
+    from bot.store.turns import TurnDatabase
+
+    db = TurnDatabase(database_url)
+    try:
+        async with db.transaction() as tx:
+            return await outbox.counts(tx, channel)
+    finally:
+        await db.close()
+
+
 async def pending(database_url: str, channel: str) -> int:
     from bot.store import outbox
-    from bot.store.db import session_scope
 
-    async with session_scope(database_url) as session:
-        return (await outbox.counts(session, channel)).get(outbox.PENDING, 0)
+    return (await outbox_counts(database_url, channel)).get(outbox.PENDING, 0)
 
 
 async def settle(database_url: str, channel: str, timeout: float = 10.0) -> None:

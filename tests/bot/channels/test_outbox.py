@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.channels.outbox import OutboxSender, RetryLater, Undeliverable, enqueue_in_turn
+from bot.channels.base import Outbound, RenderContext
+from bot.channels.outbox import OutboxSender, RetryLater, Undeliverable
 from bot.config import Settings
 from bot.pipeline import Inbound, Pipeline
 from bot.store import outbox
 from bot.store.db import session_scope
+from bot.store.turns import TurnDatabase
 
 FAST: dict[str, Any] = {"poll_seconds": 0.02, "backoff_base": 0.02, "backoff_cap": 0.1}
 
@@ -37,13 +39,30 @@ class Recording:
 
 
 async def add(url: str, chat: str, numbers: range, **kw: Any) -> None:
-    async with session_scope(url) as session:
-        await outbox.enqueue(session, "test", chat, [{"n": n} for n in numbers], **kw)
+    db = TurnDatabase(url)
+    async with db.transaction() as tx:
+        await outbox.enqueue(tx, "test", chat, [{"n": n} for n in numbers], **kw)
+    await db.close()
 
 
 async def statuses(url: str) -> dict[str, int]:
+    db = TurnDatabase(url)
+    async with db.transaction() as tx:
+        found = await outbox.counts(tx, "test")
+    await db.close()
+    return found
+
+
+async def ids(url: str) -> list[int]:
     async with session_scope(url) as session:
-        return await outbox.counts(session, "test")
+        return [r[0] for r in (await session.execute(select(outbox.outbox.c.id))).all()]
+
+
+async def give_up(url: str, row_id: int) -> None:
+    db = TurnDatabase(url)
+    async with db.transaction() as tx:
+        await outbox.give_up(tx, row_id, outbox.DEAD, "blocked")
+    await db.close()
 
 
 def per_chat(calls: list[tuple[str, int]], chat: str) -> list[int]:
@@ -56,6 +75,8 @@ async def test_two_senders_deliver_each_row_once_in_chat_order(db_url: str) -> N
     delivery = Recording()
     one, two = OutboxSender(db_url, delivery, **FAST), OutboxSender(db_url, delivery, **FAST)
     await asyncio.gather(one.drain(), two.drain(), one.drain())
+    await one.stop()
+    await two.stop()
     assert sorted(delivery.calls) == sorted((c, n) for c in "abc" for n in range(12))
     for chat in "abc":
         assert per_chat(delivery.calls, chat) == list(range(12))
@@ -109,12 +130,26 @@ async def test_closed_service_window_is_recorded_not_sent(db_url: str) -> None:
 async def test_claimed_rows_are_left_to_their_owner(db_url: str) -> None:
     await add(db_url, "a", range(2))
     now = outbox.utcnow()
-    async with session_scope(db_url) as session:
-        [head] = await outbox.due_heads(session, "test", now, 10)
-        assert await outbox.claim(session, head, now, now + timedelta(seconds=60)) is not None
+    db = TurnDatabase(db_url)
+    async with db.transaction() as tx:
+        claimed = await outbox.claim(tx, "test", now, now + timedelta(seconds=60), 10)
+    assert [i.op["n"] for i in claimed] == [0, 1]
+    await add(db_url, "a", range(2, 3))  # a later row of the owned chat
     delivery = Recording()
     await OutboxSender(db_url, delivery, **FAST).run_once()
     assert delivery.calls == []  # the chat is owned by another sender; its order is kept
+    async with db.transaction() as tx:
+        await outbox.release(tx, [i.id for i in claimed])
+    await db.close()
+    await OutboxSender(db_url, delivery, **FAST).run_once()
+    assert delivery.calls == [("a", 0), ("a", 1), ("a", 2)]
+
+
+def numbered(chat: str = "chat-1") -> Outbound:
+    def render(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
+        return [{"n": i, "lang": context.lang} for i, _ in enumerate(replies)]
+
+    return Outbound("test", chat, render)
 
 
 async def test_replies_are_written_in_the_same_transaction_as_the_turn(
@@ -123,51 +158,63 @@ async def test_replies_are_written_in_the_same_transaction_as_the_turn(
     from bot.store.conversations import conversations
 
     pipeline = Pipeline(settings)
-
-    def render(replies: list[Any], lang: str) -> list[dict[str, Any]]:
-        return [{"n": i, "lang": lang} for i, _ in enumerate(replies)]
-
-    write = enqueue_in_turn("test", "chat-1", render, "nl")
-    await pipeline.handle(Inbound("test", "u1", text="/start", external_id="m1"), write)
+    await pipeline.handle(Inbound("test", "u1", text="/start", external_id="m1"), numbered())
     async with session_scope(settings.database_url) as session:
         rows = (await session.execute(select(outbox.outbox))).mappings().all()
     assert [r["op"] for r in rows] == [{"n": 0, "lang": "nl"}, {"n": 1, "lang": "nl"}]
 
-    async def broken(session: Any, conversation_id: str, replies: list[Any]) -> None:
-        await write(session, conversation_id, replies)
+    def broken(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        await pipeline.handle(Inbound("test", "u2", text="/start", external_id="m2"), broken)
+        await pipeline.handle(
+            Inbound("test", "u2", text="/start", external_id="m2"),
+            Outbound("test", "chat-2", broken),
+        )
     async with session_scope(settings.database_url) as session:
         assert len((await session.execute(select(outbox.outbox))).all()) == 2
         assert len((await session.execute(select(conversations))).all()) == 1
+    await pipeline.close()
+
+
+async def test_renderers_see_the_question_before_and_after_the_turn(settings: Settings) -> None:
+    pipeline = Pipeline(settings)
+    seen: list[tuple[str | None, str | None]] = []
+
+    def render(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
+        before, after = context.question_before, context.question_after
+        seen.append((before and before.id, after and after.id))
+        return []
+
+    out = Outbound("test", "chat-1", render)
+    await pipeline.handle(Inbound("test", "u1", text="/start"), out)
+    await pipeline.handle(Inbound("test", "u1", payload="/consent/yes"), out)
+    first = pipeline.quiz.questions[0].id
+    assert seen[0][0] is None  # a new conversation has nothing on screen yet
+    assert seen[1] == (seen[0][1], first)
+    await pipeline.close()
 
 
 async def test_erasure_forgets_set_aside_rows_but_still_confirms(settings: Settings) -> None:
     pipeline = Pipeline(settings)
-
-    def render(replies: list[Any], lang: str) -> list[dict[str, Any]]:
-        return [{"n": i} for i, _ in enumerate(replies)]
-
-    write = enqueue_in_turn("test", "chat-1", render, "nl")
-    result = await pipeline.handle(Inbound("test", "u1", text="/start"), write)
-    async with session_scope(settings.database_url) as session:
-        ids = [r[0] for r in (await session.execute(select(outbox.outbox.c.id))).all()]
-        await outbox.give_up(session, ids[0], outbox.DEAD, "blocked")
-    await pipeline.handle(Inbound("test", "u1", payload="/delete_data"), write)
+    await pipeline.handle(Inbound("test", "u1", text="/start"), numbered())
+    await give_up(settings.database_url, (await ids(settings.database_url))[0])
+    await pipeline.handle(Inbound("test", "u1", payload="/delete_data"), numbered())
     async with session_scope(settings.database_url) as session:
         left = (await session.execute(select(outbox.outbox))).mappings().all()
     assert {r["status"] for r in left} == {outbox.PENDING}
-    assert all(r["conversation_id"] == result.conversation_id for r in left)
     assert len(left) == 2  # the welcome's consent question and the erasure confirmation
+    # The confirmation's row no longer points at the erased conversation.
+    assert left[-1]["conversation_id"] is None
+    await pipeline.close()
 
 
 async def test_old_set_aside_rows_are_purged(db_url: str) -> None:
     await add(db_url, "a", range(2))
-    async with session_scope(db_url) as session:
-        ids = [r[0] for r in (await session.execute(select(outbox.outbox.c.id))).all()]
-        await outbox.give_up(session, ids[0], outbox.DEAD, "blocked")
-        assert await outbox.purge(session, outbox.utcnow() - timedelta(days=30)) == 0
-        assert await outbox.purge(session, outbox.utcnow() + timedelta(seconds=1)) == 1
+    await give_up(db_url, (await ids(db_url))[0])
+    db = TurnDatabase(db_url)
+    async with db.transaction() as tx:
+        assert await outbox.purge(tx, outbox.utcnow() - timedelta(days=30)) == 0
+        assert await outbox.purge(tx, outbox.utcnow() + timedelta(seconds=1)) == 1
+    await db.close()
     assert await statuses(db_url) == {outbox.PENDING: 1}

@@ -6,7 +6,7 @@ import asyncio
 
 from typer.testing import CliRunner
 
-from bot.channels.telegram import webhook_secret
+from bot.channels.telegram.inbound import webhook_secret
 from bot.cli import app
 from bot.config import Settings, get_settings
 from tests.fakes.server import LocalServer

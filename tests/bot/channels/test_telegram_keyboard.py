@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.channels.telegram_render import render
+from bot.channels.telegram.render import render
 from bot.config import Settings
 from quiz.messages import Button, Buttons, QuizMeta, Text
 from tests.fakes.harness import TelegramStack, telegram_stack

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.channels.telegram import language, to_inbound
-from bot.channels.telegram_render import Tap, inline_keyboard, render
+from bot.channels.telegram.inbound import language, to_inbound
+from bot.channels.telegram.render import Tap, inline_keyboard, render
 from quiz.engine import answer_payload
 from quiz.messages import Button, Buttons, Card, QuizMeta, Text
 from tests.fakes.quiz_walk import quiz_transcript

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.channels.textfit import shorten_unique, split_text
-from bot.channels.whatsapp_render import render
+from bot.channels.whatsapp.render import render
 from quiz.engine import answer_payload
 from quiz.messages import Button, Buttons, Card, QuizMeta, Text
 from tests.fakes.quiz_walk import quiz_transcript

@@ -12,7 +12,13 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.store import outbox
 from bot.store.db import session_scope
-from tests.fakes.harness import WA_VERIFY, WhatsAppStack, whatsapp_stack, with_vacancies
+from tests.fakes.harness import (
+    WA_VERIFY,
+    WhatsAppStack,
+    outbox_counts,
+    whatsapp_stack,
+    with_vacancies,
+)
 
 UTRECHT = (52.0907, 5.1214)
 DUMP = False
@@ -192,8 +198,7 @@ async def test_outside_the_service_window_nothing_free_form_is_sent(settings: Se
         # A message that reaches us 25 hours late: its window has closed.
         await st.user.say("hoi", timestamp=int(time.time()) - 25 * 3600)
         assert st.fake.sent() == []
-        async with session_scope(st.settings.database_url) as session:
-            counts = await outbox.counts(session, "whatsapp")
+        counts = await outbox_counts(st.settings.database_url, "whatsapp")
         assert counts == {outbox.TEMPLATE_NEEDED: 2}
 
 
@@ -201,8 +206,7 @@ async def test_graph_re_engagement_error_records_template_need(settings: Setting
     async with whatsapp_stack(settings) as st:
         st.fake.closed_windows.add(st.user.key)
         await st.user.say("hoi")
-        async with session_scope(st.settings.database_url) as session:
-            counts = await outbox.counts(session, "whatsapp")
+        counts = await outbox_counts(st.settings.database_url, "whatsapp")
         assert counts == {outbox.TEMPLATE_NEEDED: 2}
 
 

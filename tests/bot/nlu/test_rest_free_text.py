@@ -1,5 +1,5 @@
 """The REST endpoint understands the issue's free text once the NLU model is trained: the
-same app the server runs (bot.app.create_app -> bot.services.build_pipeline), over HTTP."""
+same app the server runs (bot.app.create_app -> bot.runtime.build_runtime), over HTTP."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.channels import texts
-from bot.channels.telegram_render import absolute_url
+from bot.channels.telegram.render import absolute_url
 from bot.channels.textfit import shorten_unique, split_for_body, split_text, truncate
 from quiz.messages import Button, Buttons, Card, Image, Reply, Text
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from bot.channels import whatsapp_render
-from bot.channels.outbox import OutboxSender, enqueue_in_turn
-from bot.channels.whatsapp_send import WhatsAppDelivery, build_client, graph_session
+from bot.channels.base import Outbound, RenderContext
+from bot.channels.outbox import OutboxSender
+from bot.channels.whatsapp import render as whatsapp_render
+from bot.channels.whatsapp.send import WhatsAppDelivery, build_client, graph_session
 from bot.pipeline import Inbound
 
 if TYPE_CHECKING:
@@ -36,16 +36,11 @@ CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SERVICE_WINDOW = timedelta(hours=24)
 MAX_BODY_BYTES = 512 * 1024
-_CAMPAIGN_CACHE_SECONDS = 60.0
 _MEDIA = frozenset({"image", "video", "audio", "document", "sticker", "contacts"})
 
 _collected: contextvars.ContextVar[list[tuple[Inbound, str, datetime]]] = contextvars.ContextVar(
     "whatsapp_collected"
 )
-
-
-def configured(settings: Settings) -> bool:
-    return bool(settings.whatsapp_token and settings.whatsapp_phone_id)
 
 
 def _contact_for(message: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -97,6 +92,8 @@ def sender_key(user: Any) -> str:
 class WhatsAppChannel:
     """The pywa client, the outbox sender and the webhook handling of one process."""
 
+    name = CHANNEL
+
     def __init__(
         self,
         settings: Settings,
@@ -108,11 +105,7 @@ class WhatsAppChannel:
         self.pipeline = pipeline
         self._session = graph_session(settings) if client is None else None
         self.client = client or build_client(settings, self._session)
-        self.sender = OutboxSender(
-            settings.database_url,
-            WhatsAppDelivery(self.client),
-        )
-        self._campaigns: tuple[float, list[Any]] = (0.0, [])
+        self.sender = OutboxSender(pipeline.database(), WhatsAppDelivery(self.client))
         self._register_handlers()
 
     # ------------------------------------------------------------------ parsing (pywa)
@@ -147,12 +140,8 @@ class WhatsAppChannel:
             # The person opened the chat for the first time: greet them.
             inbound = Inbound(CHANNEL, key, payload="/start", external_id=message.id)
         elif kind == MessageType.TEXT:
-            text = message.text or ""
-            meta: dict[str, Any] = {}
-            campaign = await self._campaign(text)
-            if campaign:
-                meta["campaign"] = campaign
-            inbound = Inbound(CHANNEL, key, text=text, external_id=message.id, meta=meta)
+            # A radio keyword ("KRACHT") in a first message is attributed by the pipeline.
+            inbound = Inbound(CHANNEL, key, text=message.text or "", external_id=message.id)
         elif kind in _MEDIA:
             # A photo or voice note: "sorry, I did not understand" beats silence.
             inbound = Inbound(CHANNEL, key, text="", external_id=message.id)
@@ -185,23 +174,6 @@ class WhatsAppChannel:
                 _collected.reset(token)
         return found
 
-    async def _campaign(self, text: str) -> str | None:
-        """The campaign whose spoken keyword ("KRACHT") this message carries, if any."""
-        if not text.strip():
-            return None
-        try:
-            from bot.campaigns import match_campaign_keyword
-            from bot.store.campaigns import campaigns_with_keyword
-            from bot.store.db import session_scope
-        except ImportError:
-            return None
-        fetched, campaigns = self._campaigns
-        if time.monotonic() - fetched > _CAMPAIGN_CACHE_SECONDS:
-            async with session_scope(self.settings.database_url) as session:
-                campaigns = list(await campaigns_with_keyword(session))
-            self._campaigns = (time.monotonic(), campaigns)
-        return match_campaign_keyword(text, campaigns) if campaigns else None
-
     # ------------------------------------------------------------------ handling
 
     async def handle_body(self, body: bytes) -> int:
@@ -209,18 +181,18 @@ class WhatsAppChannel:
         found = await self.parse(body)
         public_url = self.settings.public_url
 
-        def render(replies: list[Any], lang: str) -> list[dict[str, Any]]:
-            return whatsapp_render.render(replies, lang, public_url)
+        def render(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
+            return whatsapp_render.render(replies, context.lang, public_url)
 
         for inbound, recipient, sent_at in found:
-            hint = inbound.meta.get("lang") or self.settings.default_language
-            window = sent_at + SERVICE_WINDOW
-            await self.pipeline.handle(
-                inbound, in_transaction=enqueue_in_turn(CHANNEL, recipient, render, hint, window)
-            )
+            outbound = Outbound(CHANNEL, recipient, render, sent_at + SERVICE_WINDOW)
+            await self.pipeline.handle(inbound, outbound)
         if found:
             self.sender.wake()
         return len(found)
+
+    def router(self) -> APIRouter:
+        return build_router(self)
 
     async def start(self) -> None:
         self.sender.start()
@@ -231,15 +203,10 @@ class WhatsAppChannel:
             await self._session.aclose()
 
 
-def build_router(
-    pipeline: Pipeline, settings: Settings, channel: WhatsAppChannel | None = None
-) -> APIRouter:
-    """`GET|POST /whatsapp/webhook`, with the outbox sender running for the app's lifetime."""
-    from bot.channels.lifespan import running
-
-    wa = channel or WhatsAppChannel(settings, pipeline)
-
-    router = APIRouter(lifespan=running(wa), tags=["whatsapp"])
+def build_router(wa: WhatsAppChannel) -> APIRouter:
+    """`GET|POST /whatsapp/webhook`."""
+    settings = wa.settings
+    router = APIRouter(tags=["whatsapp"])
 
     @router.get("/whatsapp/webhook")
     async def verify(request: Request) -> Response:
@@ -274,13 +241,4 @@ def build_router(
         await wa.handle_body(body)
         return PlainTextResponse("ok")
 
-    router.whatsapp_channel = wa  # type: ignore[attr-defined]
     return router
-
-
-def mount(app: FastAPI, pipeline: Pipeline, settings: Settings) -> WhatsAppChannel:
-    router = build_router(pipeline, settings)
-    app.include_router(router)
-    channel: WhatsAppChannel = router.whatsapp_channel  # type: ignore[attr-defined]
-    app.state.whatsapp = channel
-    return channel
