@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     telegram_bot_username: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
     telegram_polling: bool = False  # getUpdates instead of the webhook (`serve --telegram-polling`)
+    # Telegram's sending limits: calls per second for the whole bot (30; more with paid
+    # broadcasts), and per private chat a burst of this many calls per period.
+    telegram_rate: float = 30.0
+    telegram_chat_burst: int = 5
+    telegram_chat_period: float = 5.0
 
     whatsapp_token: str | None = None
     whatsapp_phone_id: str | None = None

@@ -106,6 +106,7 @@ class OutboxSender:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
+        self._retry_at: float | None = None  # loop time of the earliest retry scheduled here
         self.sent = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -143,7 +144,7 @@ class OutboxSender:
             try:
                 await self._purge_now_and_then()
                 await self._fill()
-                delay = await self._next_delay()
+                delay = self._until_retry()
             except Exception:
                 log.exception("outbox %s: sender round failed", self.channel)
                 delay = self.poll_seconds
@@ -163,6 +164,16 @@ class OutboxSender:
         self._purged_at = now
         async with self.db.transaction() as tx:
             await store.purge(tx, store.utcnow() - timedelta(days=self.keep_days))
+
+    def _until_retry(self) -> float:
+        """How long to sleep: until the next poll, or sooner when a retry this sender
+        scheduled falls due. New rows wake the sender directly (`wake`; a finishing chat too);
+        the poll finds rows of other processes and expired claims."""
+        loop = asyncio.get_running_loop().time()
+        if self._retry_at is not None and self._retry_at <= loop + self.poll_seconds:
+            at, self._retry_at = self._retry_at, None
+            return max(at - loop, 0.01)
+        return self.poll_seconds
 
     async def _next_delay(self) -> float:
         now = store.utcnow()
@@ -250,6 +261,8 @@ class OutboxSender:
                 if wait is not None:
                     at = store.utcnow() + timedelta(seconds=wait.seconds)
                     await store.retry_later(tx, wait.id, wait.attempts, at, wait.reason)
+                    due = asyncio.get_running_loop().time() + wait.seconds
+                    self._retry_at = min(self._retry_at or due, due)
                 await store.release(tx, rest)
         except Exception:
             # The claims expire; the rows go out again (at-least-once) after claim_seconds.

@@ -134,9 +134,13 @@ _SQL = {
     "give_up": Sql.same(
         "UPDATE outbox SET status = ?, claimed_until = NULL, last_error = ? WHERE id = ?"
     ),
+    # The earliest free chat head: a row waiting behind its chat's claimed rows is not due
+    # for this sender (the chat's own task wakes it when it is done).
     "next_due": Sql.same(
-        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND channel = ? "
-        "AND (claimed_until IS NULL OR claimed_until < ?)"
+        "SELECT min(o.next_attempt_at) FROM outbox o WHERE o.status = 'pending' "
+        "AND o.channel = ? AND (o.claimed_until IS NULL OR o.claimed_until < ?) "
+        "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' "
+        "AND p.channel = o.channel AND p.chat_id = o.chat_id AND p.id < o.id)"
     ),
     "counts": Sql.same("SELECT status, count(*) FROM outbox WHERE channel = ? GROUP BY status"),
     "counts_all": Sql.same("SELECT status, count(*) FROM outbox GROUP BY status"),
@@ -192,7 +196,7 @@ async def give_up(tx: Tx, row_id: int, status: str, error: str) -> None:
 
 
 async def next_due(tx: Tx, channel: str, now: datetime) -> datetime | None:
-    """When the earliest unclaimed pending row of `channel` is due (None: nothing pending)."""
+    """When the earliest free chat head of `channel` is due (None: nothing waiting)."""
     row = await tx.one(_SQL["next_due"], (channel, tx.ts(now)))
     return as_utc(row[0]) if row is not None else None
 

@@ -103,13 +103,40 @@ class Connection:
         return await self.request("POST", path, body)
 
     async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        payload = json.dumps(body).encode() if body is not None else b""
+        headers = {"Content-Type": "application/json"}
+        status, data = await self.send(method, path, payload, headers)
+        return status, json.loads(data)
+
+    async def post_bytes(
+        self, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        return await self.send("POST", path, body, headers)
+
+    async def send(
+        self, method: str, path: str, payload: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        reused = self.writer is not None
+        try:
+            return await self._send(method, path, payload, headers)
+        except (ConnectionError, asyncio.IncompleteReadError, IndexError):
+            if not reused:
+                raise
+        # The server closed the idle keep-alive connection: open a new one, once.
+        await self.close()
+        self.reader = self.writer = None
+        return await self._send(method, path, payload, headers)
+
+    async def _send(
+        self, method: str, path: str, payload: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        payload = json.dumps(body).encode() if body is not None else b""
+        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{extra}"
+            f"Content-Length: {len(payload)}\r\n\r\n"
         )
         self.writer.write(head.encode() + payload)
         status_line = await self.reader.readline()
@@ -122,13 +149,13 @@ class Connection:
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value.strip())
-        data = await self.reader.readexactly(length)
-        return status, json.loads(data)
+        return status, await self.reader.readexactly(length)
 
     async def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-            await self.writer.wait_closed()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
 
 
 # ---------------------------------------------------------------------- typed answers

@@ -55,8 +55,8 @@ def tune(app: Any) -> None:
         for key, value in FAST.items():
             setattr(channel.sender, key, value)
         if name == "telegram":
-            channel.bot.rate_limiter.per_chat_burst = 1000
-            channel.bot.rate_limiter.per_chat_period = 1.0
+            channel.delivery.pacing.per_chat_burst = 1000
+            channel.delivery.pacing.per_chat_period = 1.0
 
 
 async def outbox_counts(database_url: str, channel: str) -> dict[str, int]:
@@ -104,7 +104,10 @@ class TelegramStack(Stack):
 
     async def post(self, update: dict[str, Any], secret: str | None = TG_SECRET) -> httpx.Response:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
-        return await self.http.post("/telegram/webhook", json=update, headers=headers)
+        response = await self.http.post("/telegram/webhook", json=update, headers=headers)
+        if response.status_code == 200:
+            await self.fake.webhook_answer(response.json())
+        return response
 
     async def settle(self) -> None:
         await settle(self.settings.database_url, "telegram")

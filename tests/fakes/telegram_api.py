@@ -55,6 +55,7 @@ class FakeTelegram:
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(100)
+        self._by_chat: dict[int, list[dict[str, Any]]] = {}
         self._new_update = asyncio.Event()
         self.app = Starlette(
             routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
@@ -78,10 +79,28 @@ class FakeTelegram:
 
     def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         """Messages the bot sent (sendMessage/sendPhoto results), oldest first."""
-        return [m for m in self.messages.values() if chat_id is None or m["chat"]["id"] == chat_id]
+        if chat_id is None:
+            return list(self.messages.values())
+        return list(self._by_chat.get(chat_id, ()))
 
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.status == 200]
+
+    async def webhook_answer(self, answer: Any) -> None:
+        """What Telegram does with a webhook's answer: a Bot API call in it is performed
+        (https://core.telegram.org/bots/api#making-requests-when-getting-updates)."""
+        if not isinstance(answer, dict) or "method" not in answer:
+            return
+        params = {k: v for k, v in answer.items() if k != "method"}
+        handler = getattr(self, f"_m_{answer['method']}", None)
+        if handler is None:
+            return
+        try:
+            await handler(params)
+        except _BadRequest:
+            self.calls.append(Call(answer["method"], params, 400))
+            return
+        self.calls.append(Call(answer["method"], params))
 
     def push_update(self, update: dict[str, Any]) -> None:
         """Queue an update for getUpdates (polling mode)."""
@@ -150,6 +169,7 @@ class FakeTelegram:
         message["_reply_keyboard"] = markup if markup and "keyboard" in markup else None
         message["_html"] = content.get("text") or content.get("caption") or ""
         self.messages[message["message_id"]] = message
+        self._by_chat.setdefault(chat_id, []).append(message)
         return {k: v for k, v in message.items() if not k.startswith("_")}
 
     @staticmethod

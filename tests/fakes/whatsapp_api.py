@@ -107,6 +107,7 @@ class FakeGraph:
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
+        self._by_recipient: dict[str, list[dict[str, Any]]] = {}
         self.app = Starlette(
             routes=[Route("/{version}/{phone_id}/messages", self._messages, methods=["POST"])]
         )
@@ -117,7 +118,9 @@ class FakeGraph:
         self.failures.extend([(status, body)] * times)
 
     def sent(self, to: str | None = None) -> list[dict[str, Any]]:
-        return [m for m in self.messages if to is None or to in (m.get("to"), m.get("recipient"))]
+        if to is None:
+            return list(self.messages)
+        return list(self._by_recipient.get(to, ()))
 
     async def _messages(self, request: Request) -> JSONResponse:
         if request.headers.get("authorization") != f"Bearer {self.token}":
@@ -153,6 +156,7 @@ class FakeGraph:
         wamid = f"wamid.HBgL{next(self._ids):012d}FQIAERgS"
         body["_id"] = wamid
         self.messages.append(body)
+        self._by_recipient.setdefault(str(recipient), []).append(body)
         contact = {"input": recipient}
         contact["user_id" if body.get("recipient") else "wa_id"] = recipient
         return JSONResponse(

@@ -28,7 +28,7 @@ from bot.channels.telegram.inbound import (
     to_inbound,
     webhook_secret,
 )
-from bot.channels.telegram.send import TelegramDelivery, build_bot
+from bot.channels.telegram.send import Pacing, TelegramDelivery, build_bot
 
 if TYPE_CHECKING:
     from telegram import Update
@@ -57,24 +57,37 @@ class TelegramChannel:
         self.pipeline = pipeline
         self.bot = bot or build_bot(settings)
         self.polling = polling
-        self.sender = OutboxSender(pipeline.database(), TelegramDelivery(self.bot))
+        pacing = Pacing(
+            settings.telegram_rate, settings.telegram_chat_burst, settings.telegram_chat_period
+        )
+        self.delivery = TelegramDelivery(self.bot, pacing)
+        self.sender = OutboxSender(pipeline.database(), self.delivery)
         self._poller: asyncio.Task[None] | None = None
+        self._answering: set[asyncio.Task[None]] = set()
 
-    async def handle_update(self, data: dict[str, Any]) -> None:
+    async def handle_update(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Handle a webhook update; returns the webhook's answer: a Bot API call Telegram
+        performs for us (answerCallbackQuery stops the tapped button's spinner), or {}."""
         from telegram import Update
 
         update = Update.de_json(data, self.bot)
-        await self.handle(update)
+        await self.handle(update, answer_inline=False)
+        query = update.callback_query
+        if query is not None:
+            return {"method": "answerCallbackQuery", "callback_query_id": query.id}
+        return {}
 
-    async def handle(self, update: Update) -> None:
+    async def handle(self, update: Update, *, answer_inline: bool = True) -> None:
+        """One update. A tap is answered here (`answer_inline`) unless the webhook's answer
+        does it; the reply follows through the outbox."""
         parsed = to_inbound(update)
         if parsed is None:
             return
         inbound, chat_id, tap = parsed
-        answer = None
-        if update.callback_query is not None:
-            # Stop the button's spinner right away; the reply follows through the outbox.
-            answer = asyncio.ensure_future(self._answer(update.callback_query.id))
+        if update.callback_query is not None and answer_inline:
+            task = asyncio.create_task(self._answer(update.callback_query.id))
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
         public_url = self.settings.public_url
 
         def render(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
@@ -90,11 +103,7 @@ class TelegramChannel:
                 keyboard_shown=before is not None and before.kind == "place",
             )
 
-        try:
-            await self.pipeline.handle(inbound, Outbound(CHANNEL, str(chat_id), render))
-        finally:
-            if answer is not None:
-                await answer
+        await self.pipeline.handle(inbound, Outbound(CHANNEL, str(chat_id), render))
         self.sender.wake()
 
     async def _answer(self, query_id: str) -> None:
@@ -121,6 +130,8 @@ class TelegramChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
+        if self._answering:
+            await asyncio.wait(set(self._answering), timeout=5)
         await self.sender.stop()
         with contextlib.suppress(Exception):
             await self.bot.shutdown()
@@ -160,14 +171,13 @@ class TelegramChannel:
 
 
 def build_router(tg: TelegramChannel) -> APIRouter:
-    """`POST /telegram/webhook`."""
-    secret = webhook_secret(tg.settings)
-    router = APIRouter(tags=["telegram"])
+    """`POST /telegram/webhook`, as a plain Starlette endpoint (like REST: no per-request
+    dependency solving on the hot path)."""
+    secret = webhook_secret(tg.settings).encode()
 
-    @router.post("/telegram/webhook")
     async def webhook(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
+        if not hmac.compare_digest(given.encode(), secret):
             return JSONResponse({"detail": "forbidden"}, status_code=403)
         body = await request.body()
         if len(body) > MAX_UPDATE_BYTES:
@@ -179,7 +189,8 @@ def build_router(tg: TelegramChannel) -> APIRouter:
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return JSONResponse({"detail": "not a Telegram update"}, status_code=400)
         # An exception gives a 500, and Telegram delivers the update again later.
-        await tg.handle_update(data)
-        return JSONResponse({})
+        return JSONResponse(await tg.handle_update(data))
 
+    router = APIRouter(tags=["telegram"])
+    router.add_route("/telegram/webhook", webhook, methods=["POST"], include_in_schema=False)
     return router

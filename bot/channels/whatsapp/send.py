@@ -52,7 +52,11 @@ def graph_session(settings: Settings) -> httpx.AsyncClient:
     hooks: dict[str, list[Any]] = {}
     if httpx.URL(settings.whatsapp_api_url).host != GRAPH_HOST:
         hooks["request"] = [_redirect_hook(settings.whatsapp_api_url)]
-    return httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), event_hooks=hooks)
+    from bot.channels.http_transport import AiohttpTransport
+
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(15.0, connect=5.0), event_hooks=hooks, transport=AiohttpTransport()
+    )
 
 
 def build_client(settings: Settings, session: httpx.AsyncClient | None = None) -> WhatsApp:
