@@ -313,9 +313,13 @@ class Recommender:
         from bot.orgs.queries import catalogue_signature_sql
         from bot.store.db import get_engine
 
+        from bot.clock import now
+
         async with get_engine(self.url).connect() as conn:
             row = (await conn.execute(catalogue_signature_sql())).one()
-        return tuple(str(v) for v in row)
+        # The date is part of it: the catalogue leaves out expired vacancies, so a new day
+        # rebuilds it (no per-query expiry check).
+        return (*(str(v) for v in row), now().date().isoformat())
 
     async def catalogue(self) -> Catalogue:
         """The in-memory catalogue, reloaded when the data has changed."""
