@@ -307,6 +307,7 @@ def _row(
         "remote": remote if isinstance(remote, bool) else remote in ("true", "True", "1"),
         "min_age": min_age if min_age not in (None, "") else None,
         "url": _text(role.get("applyLink")) or _text(org.get("website")),
+        "organisation_url": _text(org.get("website")),
         "contact_email": _text(role.get("email")) or _text(org.get("email")),
         "publish_end": _text(role.get("publishEnd")) or _text(activity.get("publishEnd")),
         "max_open_leads": role.get("maxOpenLeads"),

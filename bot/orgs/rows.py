@@ -45,7 +45,13 @@ COLUMNS = (
     "url",
 )
 OPTIONAL_COLUMNS = ("offers", "publish_end", "max_open_leads")
-EXTRA_COLUMNS = ("municipality", "is_volunteer_centre", "fictional", "allowed_origins")
+EXTRA_COLUMNS = (
+    "municipality",
+    "is_volunteer_centre",
+    "fictional",
+    "allowed_origins",
+    "organisation_url",  # the organisation's website, when it differs from the vacancy's url
+)
 # Set by the feed importers (bot/orgs/odi.py, bot/orgs/feeds.py), not by people.
 PROVENANCE_COLUMNS = ("feed_id", "external_id", "unmapped", "modified")
 # What the work gives a volunteer (ARCHITECTURE: the import's optional `offers`).
@@ -310,6 +316,9 @@ def parse_row(raw: Mapping[str, Any], geo: GeoLookup) -> Parsed:
         r.errors.append(f"url {url!r} must start with http:// or https://")
         url = None
     origins = r.origins("allowed_origins")
+    org_url = r.text("organisation_url", 500)
+    if org_url is not None and not _URL.match(org_url):
+        r.errors.append(f"organisation_url {org_url!r} must start with http:// or https://")
     offers = r.ids("offers", OFFERS)
     publish_end = r.day("publish_end")
     max_leads = r.number("max_open_leads", 0, 100_000)
@@ -369,7 +378,7 @@ def parse_row(raw: Mapping[str, Any], geo: GeoLookup) -> Parsed:
         id=oid,
         name=oname,
         contact_email=email,
-        url=url,
+        url=org_url or url,
         place=place,
         municipality=municipality,
         allowed_origins=origins,
