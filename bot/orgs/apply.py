@@ -34,6 +34,7 @@ def apply_feed(
     *,
     feed: dict[str, Any],
     checked: list[tuple[Any, Any, str]],
+    listed: set[str],
     report: SyncReport,
     now: datetime,
     progress: Callable[[str, int, int], None] | None = None,
@@ -79,7 +80,8 @@ def apply_feed(
             _upsert(conn, V, rows, keep=("id", "created_at"))
             if progress is not None:
                 progress("applying", len(rows), len(rows))
-            _withdraw(conn, feed, set(ids), report, now)
+            # A record that failed validation is still listed: it keeps its last good version.
+            _withdraw(conn, feed, set(ids) | listed, report, now)
             report.duplicates = dedupe(conn, now)
             counts = {
                 "created": len(report.created),

@@ -74,7 +74,7 @@ def dedupe(conn: Any, now: datetime) -> list[str]:
         if len({r.feed_id for r in rows}) < 2:
             winners = {r.id: None for r in rows}
         else:
-            winners = _winners(rows, fuzz.token_sort_ratio)
+            winners = _winners(rows, lambda a, b: max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b)))
         for r in rows:
             keep = winners.get(r.id, "")
             if keep is None and r.closed_reason == DUPLICATE:

@@ -173,6 +173,7 @@ def sync_feed(
             "modified": read.modified,
         },
         checked=checked,
+        listed={str(raw["vacancy_id"]) for _, raw in read.rows},
         report=report,
         now=now,
         progress=progress,
