@@ -27,6 +27,7 @@ class Filters:
     # Only what may be shown to volunteers: not closed, not past its publish_end.
     open_only: bool = True
     feed_id: str | None = None
+    organisation_id: str | None = None  # exactly this organisation (its own dashboard)
 
 
 def _vacancy_columns() -> list[Any]:
@@ -267,6 +268,8 @@ def list_vacancies(url: str, f: Filters) -> list[dict[str, Any]]:
         stmt = stmt.where(open_clause(now().date()))
     if f.feed_id:
         stmt = stmt.where(V.c.feed_id == f.feed_id)
+    if f.organisation_id:
+        stmt = stmt.where(V.c.organisation_id == f.organisation_id)
     if f.municipality:
         stmt = stmt.where(V.c.municipality == f.municipality)
     if f.place:
