@@ -310,10 +310,9 @@ class Recommender:
         return self.texts
 
     async def _current_signature(self) -> tuple[Any, ...]:
+        from bot.clock import now
         from bot.orgs.queries import catalogue_signature_sql
         from bot.store.db import get_engine
-
-        from bot.clock import now
 
         async with get_engine(self.url).connect() as conn:
             row = (await conn.execute(catalogue_signature_sql())).one()

@@ -104,8 +104,10 @@ def build_router(settings: Settings) -> APIRouter:
         if "v" in context:  # every field defined for the template (StrictUndefined)
             blank = dict.fromkeys((*manage.EDITABLE, "organisation_name"))
             context["v"] = {**blank, **context["v"]}
-        body = templates().get_template("vacancies.html").render(
-            t=texts("dashboard", "nl"), lang="nl", choices=choices, flags=FLAGS, **context
+        body = (
+            templates()
+            .get_template("vacancies.html")
+            .render(t=texts("dashboard", "nl"), lang="nl", choices=choices, flags=FLAGS, **context)
         )
         return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
 
@@ -202,8 +204,8 @@ def build_router(settings: Settings) -> APIRouter:
     )
 
     async def api_organisation(
-        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
-        organisation_id: str | None = Query(  # noqa: B008
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+        organisation_id: str | None = Query(
             None, description="Only with the admin token: whose vacancies."
         ),
     ) -> str:
@@ -230,7 +232,7 @@ def build_router(settings: Settings) -> APIRouter:
     tags: list[str | Any] = ["organisation vacancies"]
 
     @router.get("/api/org/vacancies", tags=tags, summary="List your vacancies")
-    async def api_list(org: str = Depends(api_organisation)) -> list[dict[str, Any]]:  # noqa: B008
+    async def api_list(org: str = Depends(api_organisation)) -> list[dict[str, Any]]:
         return await run_in_threadpool(manage.own_vacancies, db, org)
 
     @router.post(
@@ -241,7 +243,8 @@ def build_router(settings: Settings) -> APIRouter:
         responses={422: {"description": "Invalid: every problem, as the importer words it"}},
     )
     async def api_create(
-        body: VacancyIn, org: str = Depends(api_organisation)  # noqa: B008
+        body: VacancyIn,
+        org: str = Depends(api_organisation),
     ) -> Any:
         try:
             return await run_in_threadpool(
@@ -251,7 +254,7 @@ def build_router(settings: Settings) -> APIRouter:
             return invalid(exc)
 
     @router.get("/api/org/vacancies/{vacancy_id}", tags=tags, summary="One of your vacancies")
-    async def api_get(vacancy_id: str, org: str = Depends(api_organisation)) -> Any:  # noqa: B008
+    async def api_get(vacancy_id: str, org: str = Depends(api_organisation)) -> Any:
         try:
             return await run_in_threadpool(manage.own_vacancy, db, org, vacancy_id)
         except manage.NotFound:
@@ -264,7 +267,9 @@ def build_router(settings: Settings) -> APIRouter:
         responses={422: {"description": "Invalid: every problem, as the importer words it"}},
     )
     async def api_update(
-        vacancy_id: str, body: VacancyIn, org: str = Depends(api_organisation)  # noqa: B008
+        vacancy_id: str,
+        body: VacancyIn,
+        org: str = Depends(api_organisation),
     ) -> Any:
         try:
             return await run_in_threadpool(
@@ -278,14 +283,14 @@ def build_router(settings: Settings) -> APIRouter:
     @router.post(
         "/api/org/vacancies/{vacancy_id}/close", tags=tags, summary="Close (hide) a vacancy"
     )
-    async def api_close(vacancy_id: str, org: str = Depends(api_organisation)) -> Any:  # noqa: B008
+    async def api_close(vacancy_id: str, org: str = Depends(api_organisation)) -> Any:
         try:
             return await run_in_threadpool(manage.set_closed, db, org, vacancy_id, now(), True)
         except manage.NotFound:
             raise not_found(vacancy_id) from None
 
     @router.post("/api/org/vacancies/{vacancy_id}/open", tags=tags, summary="Reopen a vacancy")
-    async def api_open(vacancy_id: str, org: str = Depends(api_organisation)) -> Any:  # noqa: B008
+    async def api_open(vacancy_id: str, org: str = Depends(api_organisation)) -> Any:
         try:
             return await run_in_threadpool(manage.set_closed, db, org, vacancy_id, now(), False)
         except manage.NotFound:

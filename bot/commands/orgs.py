@@ -112,8 +112,11 @@ def import_(
 
 @app.command("export")
 def export(
-    fmt: str = typer.Option("odi", "--format", help="odi (JSON-LD, Volunteering Data "
-                            "Standard) or json (our import rows)."),
+    fmt: str = typer.Option(
+        "odi",
+        "--format",
+        help="odi (JSON-LD, Volunteering Data Standard) or json (our import rows).",
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="File to write (default: stdout)."),
     licence: str = typer.Option("CC-BY-4.0", "--licence", help="SPDX licence of the dataset."),
 ) -> None:

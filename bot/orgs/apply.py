@@ -44,7 +44,8 @@ def apply_feed(
     from bot.orgs.dedupe import dedupe
     from bot.orgs.importer import _upsert, vacancy_values
     from bot.store.db import get_sync_engine
-    from bot.store.organisations import FEEDS, NOTICES, VACANCIES as V
+    from bot.store.organisations import FEEDS, NOTICES
+    from bot.store.organisations import VACANCIES as V
 
     ids = [v.id for _, v, _ in checked]
     engine = get_sync_engine(db_url)

@@ -71,10 +71,13 @@ def dedupe(conn: Any, now: datetime) -> list[str]:
         groups.setdefault(normalise(r.name), []).append(r)
     hidden: list[str] = []
     for rows in groups.values():
+        winners: dict[str, str | None]
         if len({r.feed_id for r in rows}) < 2:
-            winners = {r.id: None for r in rows}
+            winners = dict.fromkeys((r.id for r in rows), None)
         else:
-            winners = _winners(rows, lambda a, b: max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b)))
+            winners = _winners(
+                rows, lambda a, b: max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b))
+            )
         for r in rows:
             keep = winners.get(r.id, "")
             if keep is None and r.closed_reason == DUPLICATE:

@@ -94,7 +94,7 @@ def mark_asked(db_url: str, vacancy_id: str, now: datetime) -> bool:
 
 
 def confirm_open(db_url: str, vacancy_id: str, now: datetime) -> bool:
-    """"Still open": confirmed now; a vacancy hidden for silence comes back. False: no such
+    """ "Still open": confirmed now; a vacancy hidden for silence comes back. False: no such
     vacancy, or it was closed for another reason (withdrawn, closed by the organisation)."""
     from sqlalchemy import and_, or_
 

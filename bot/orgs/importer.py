@@ -333,10 +333,9 @@ def write_rows(
     """Upsert everything in one transaction (bulk, chunked)."""
     from sqlalchemy import select
 
+    from bot.clock import now as clock_now
     from bot.store.db import get_sync_engine
     from bot.store.organisations import ORGANISATIONS, VACANCIES
-
-    from bot.clock import now as clock_now
 
     now = clock_now()
     org_rows = [{**vars(o), "created_at": now, "updated_at": now} for o in orgs]
@@ -427,7 +426,9 @@ def import_file(url: str, path: Path, progress: Progress | None = None) -> Impor
                 doc = json.loads(text)
             except json.JSONDecodeError as exc:
                 if path.suffix.lower() == ".jsonld":
-                    raise ImportFailed([RowError(exc.lineno, f"malformed JSON: {exc.msg}")]) from exc
+                    raise ImportFailed(
+                        [RowError(exc.lineno, f"malformed JSON: {exc.msg}")]
+                    ) from exc
                 doc = None
             if doc is not None and is_odi(doc):
                 return import_odi(url, doc, str(path), progress)

@@ -52,7 +52,9 @@ class Invalid(Exception):
 
 def own_vacancies(db_url: str, organisation_id: str) -> list[dict[str, Any]]:
     """All of the organisation's vacancies, open and closed."""
-    return list_vacancies(db_url, Filters(organisation_id=organisation_id, open_only=False, limit=0))
+    return list_vacancies(
+        db_url, Filters(organisation_id=organisation_id, open_only=False, limit=0)
+    )
 
 
 def own_vacancy(db_url: str, organisation_id: str, vacancy_id: str) -> dict[str, Any]:
@@ -85,7 +87,8 @@ def save_vacancy(
     from bot.orgs.importer import _CachedGeo, _upsert, vacancy_values
     from bot.orgs.rows import parse_row
     from bot.store.db import get_sync_engine
-    from bot.store.organisations import ORGANISATIONS, VACANCIES as V
+    from bot.store.organisations import ORGANISATIONS
+    from bot.store.organisations import VACANCIES as V
 
     engine = get_sync_engine(db_url)
     try:

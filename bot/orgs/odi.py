@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -177,7 +177,9 @@ def _location(sessions: list[Any]) -> tuple[dict[str, Any], list[str]]:
     return loc, times
 
 
-def _time(times: list[str], unmapped: dict[str, list[str]], read: OdiRead) -> tuple[list[str], list[str]]:
+def _time(
+    times: list[str], unmapped: dict[str, list[str]], read: OdiRead
+) -> tuple[list[str], list[str]]:
     days: set[str] = set()
     parts: set[str] = set()
     for term in times:
@@ -264,9 +266,7 @@ def _row(
     read: OdiRead,
 ) -> dict[str, Any]:
     unmapped: dict[str, list[str]] = {}
-    causes = mapper.map(
-        "cause", activity.get("cause", org_cause), vocab.CAUSES, unmapped
-    )
+    causes = mapper.map("cause", activity.get("cause", org_cause), vocab.CAUSES, unmapped)
     skills = mapper.map("skill", role.get("skill"), vocab.SKILLS, unmapped)
     offers = mapper.map("reward", role.get("reward"), vocab.REWARDS, unmapped)
     vog = False
@@ -311,9 +311,7 @@ def _row(
         "contact_email": _text(role.get("email")) or _text(org.get("email")),
         "publish_end": _text(role.get("publishEnd")) or _text(activity.get("publishEnd")),
         "max_open_leads": role.get("maxOpenLeads"),
-        "modified": _text(role.get("modified"))
-        or _text(activity.get("modified"))
-        or read.modified,
+        "modified": _text(role.get("modified")) or _text(activity.get("modified")) or read.modified,
         "is_volunteer_centre": bool(org.get("volunteerCentre")),
         "fictional": bool(org.get("fictional")),
         "unmapped": unmapped or None,
@@ -417,8 +415,8 @@ def activity_node(v: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_document(
-    orgs: list[Mapping[str, Any]],
-    vacancies: list[Mapping[str, Any]],
+    orgs: Sequence[Mapping[str, Any]],
+    vacancies: Sequence[Mapping[str, Any]],
     *,
     licence: str,
     publisher: str,

@@ -195,10 +195,7 @@ def load_candidates(url: str, today: date | None = None) -> list[Candidate]:
 
         today = now().date()
     stmt = (
-        _select_vacancies()
-        .with_only_columns(*columns)
-        .where(open_clause(today))
-        .order_by(V.c.id)
+        _select_vacancies().with_only_columns(*columns).where(open_clause(today)).order_by(V.c.id)
     )
     engine = get_sync_engine(url)
     try:

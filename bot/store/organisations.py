@@ -150,9 +150,7 @@ class VacancyNotice(SQLModel, table=True):
     vacancy_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     organisation_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     kind: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
-    data: dict[str, Any] = Field(
-        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False)
-    )
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     created_at: datetime = Field(
         default_factory=_now, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
     )

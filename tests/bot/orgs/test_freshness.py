@@ -1,4 +1,4 @@
-""""Nog nodig?": stale vacancies are found, asked, confirmed or hidden after the grace period."""
+""" "Nog nodig?": stale vacancies are found, asked, confirmed or hidden after the grace period."""
 
 from __future__ import annotations
 

@@ -177,13 +177,16 @@ def test_single_organisation_document_and_compact_terms() -> None:
             {
                 "title": "Uitgifte",
                 "role": [{"title": "Uitgiftevrijwilliger", "minimumAge": 16}],
-                "session": {"location": {"address": "Zwolle"}, "time": "volunteering:FridayEvening"},
+                "session": {
+                    "location": {"address": "Zwolle"},
+                    "time": "volunteering:FridayEvening",
+                },
             }
         ],
     }
     read = read_document(doc)
     assert not read.errors and not read.unknown
-    (rid, row), = read.rows
+    ((_, row),) = read.rows
     assert row["causes"] == ["poverty"] and row["days"] == ["friday"]
     assert row["dayparts"] == ["evening"] and row["place"] == "Zwolle"
     assert row["title"] == "Uitgiftevrijwilliger"

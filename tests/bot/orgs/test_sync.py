@@ -46,7 +46,7 @@ def feeds() -> Iterator[tuple[Feeds, str]]:
     state = Feeds()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path not in state.docs:
                 self.send_response(404)
                 self.end_headers()
@@ -219,7 +219,9 @@ def test_duplicates_across_feeds_keep_the_most_recent(
     newer["modified"] = "2026-11-28"
     for org in newer["graph"]:
         org["id"] = org["id"].replace("vacaturebank", "andere-bank")
-        org["name"] = "Stichting " + org["name"] if org["name"] == "Buurthuis De Linde" else org["name"]
+        org["name"] = (
+            "Stichting " + org["name"] if org["name"] == "Buurthuis De Linde" else org["name"]
+        )
         for act in org["activity"]:
             act.pop("id", None)
             for r in act["role"]:

@@ -13,6 +13,8 @@ Create Date: 2026-12-06
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,7 +25,7 @@ depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-_COLUMNS = (
+_COLUMNS: tuple[tuple[str, Any, dict[str, Any]], ...] = (
     ("offers", sa.JSON, {}),
     ("publish_end", sa.Date, {}),
     ("max_open_leads", sa.Integer, {}),
