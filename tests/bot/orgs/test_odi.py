@@ -4,7 +4,7 @@ and reports unknown terms, export writes a document that imports as the same vac
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -209,30 +209,36 @@ def test_commitment(text: str, expected: tuple[Any, ...]) -> None:
         assert parse_commitment(commitment_text(lo, hi, one_off))[:3] == (lo, hi, one_off)
 
 
-def test_expired_and_closed_vacancies_are_never_recommended(settings: Settings) -> None:
-    import asyncio
-
+async def test_expired_and_closed_vacancies_are_never_recommended(settings: Settings) -> None:
     from bot.clock import set_now
     from bot.recommender import Recommender
 
     assert cli(settings, "orgs", "import", str(FIXTURE), "-q").exit_code == 0
     taal = vacancies(settings)["Taalmaatje"]["vacancy_id"]  # publishEnd 2027-06-30
     query = {"place": "Utrecht", "radius_km": 5, "causes": ["refugees"], "lang": "nl"}
+    rec = Recommender(settings)
 
     async def ids() -> list[str]:
-        rec = Recommender(settings)
         items, _ = await rec(dict(query), 0, 20)
         return [i["vacancy_id"] for i in items]
 
     try:
         set_now(datetime(2027, 6, 30, 12, tzinfo=UTC))
-        assert taal in asyncio.run(ids())
+        assert taal in await ids()
+        # The next day the cached catalogue is rebuilt without it.
         set_now(datetime(2027, 7, 1, 0, 1, tzinfo=UTC))
-        assert taal not in asyncio.run(ids())
+        assert taal not in await ids()
         out = cli(settings, "orgs", "list", "--vacancies", "--json", "--limit", "0")
         assert taal not in out.stdout
         out = cli(settings, "orgs", "list", "--vacancies", "--json", "--limit", "0", "--all")
         assert taal in out.stdout
+        # A closed vacancy is left out at once.
+        set_now(datetime(2027, 6, 1, tzinfo=UTC))
+        assert taal in await ids()
+        from bot.orgs.manage import set_closed
+
+        org = vacancies(settings)["Taalmaatje"]["organisation_id"]
+        set_closed(settings.database_url, org, taal, datetime(2027, 6, 1, tzinfo=UTC))
+        assert taal not in await ids()
     finally:
         set_now(None)
-    assert date.today() < date(2027, 6, 30)
