@@ -25,10 +25,25 @@ def _organisations(url: str, ids: set[str]) -> list[dict[str, Any]]:
 
 
 def export_odi(url: str, *, licence: str, publisher: str, today: date) -> dict[str, Any]:
-    """Every open vacancy, grouped per organisation, with dataset metadata."""
+    """Every open vacancy, grouped per organisation, with dataset metadata.
+
+    A vacancy that came from a feed keeps that feed's licence and source on its activity
+    (`license`, `isBasedOn`): the dataset's own licence does not cover it."""
+    from bot.orgs.feeds import list_feeds
+
     vacancies = list_vacancies(url, Filters(limit=0))
     orgs = _organisations(url, {v["organisation_id"] for v in vacancies})
-    return build_document(orgs, vacancies, licence=licence, publisher=publisher, modified=today)
+    feeds = {f["id"]: f for f in list_feeds(url)}
+    doc = build_document(orgs, vacancies, licence=licence, publisher=publisher, modified=today)
+    origin = {v["vacancy_id"]: feeds.get(v["feed_id"] or "") for v in vacancies}
+    for org in doc["graph"]:
+        for activity in org["activity"]:
+            feed = origin.get(activity["id"].rsplit(":", 1)[-1])
+            if feed is not None:
+                activity["isBasedOn"] = feed["url"]
+                if feed.get("licence"):
+                    activity["license"] = feed["licence"]
+    return doc
 
 
 def export_rows(url: str) -> list[dict[str, Any]]:

@@ -194,8 +194,21 @@ def load_candidates(url: str, today: date | None = None) -> list[Candidate]:
         from bot.clock import now
 
         today = now().date()
+    from bot.store.conversations import leads as L
+
+    waiting = (
+        sa.select(sa.func.count())
+        .where(L.c.vacancy_id == V.c.id, L.c.status == "new")
+        .scalar_subquery()
+    )
+    # A vacancy with as many open leads as it accepts is full: not recommended until the
+    # organisation has answered some (checked when the catalogue is built).
+    has_room = sa.or_(V.c.max_open_leads.is_(None), V.c.max_open_leads > waiting)
     stmt = (
-        _select_vacancies().with_only_columns(*columns).where(open_clause(today)).order_by(V.c.id)
+        _select_vacancies()
+        .with_only_columns(*columns)
+        .where(open_clause(today), has_room)
+        .order_by(V.c.id)
     )
     engine = get_sync_engine(url)
     try:

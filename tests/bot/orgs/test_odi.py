@@ -242,3 +242,36 @@ async def test_expired_and_closed_vacancies_are_never_recommended(settings: Sett
         assert taal not in await ids()
     finally:
         set_now(None)
+
+
+def test_a_full_vacancy_is_not_a_candidate(settings: Settings, tmp_path: Path) -> None:
+    from bot.orgs.queries import load_candidates
+
+    rows = [
+        {
+            "vacancy_id": f"v{n}",
+            "organisation_id": "o1",
+            "organisation_name": "Buurthuis",
+            "title": f"Vacature {n}",
+            "place": "Utrecht",
+            "max_open_leads": 2 if n == 1 else None,
+        }
+        for n in (1, 2)
+    ]
+    src = tmp_path / "rows.json"
+    src.write_text(json.dumps(rows))
+    import_file(settings.database_url, src)
+    engine = get_sync_engine(settings.database_url)
+    for status in ("new", "delivered", "new"):
+        ids = [c.vacancy_id for c in load_candidates(settings.database_url)]
+        assert "v1" in ids and "v2" in ids  # room for 2: one waiting, one answered
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO leads (conversation_id, vacancy_id, channel, status, created_at)"
+                    " VALUES ('c', 'v1', 'rest', :s, :t)"
+                ),
+                {"s": status, "t": datetime(2026, 12, 1, tzinfo=UTC)},
+            )
+    engine.dispose()
+    assert [c.vacancy_id for c in load_candidates(settings.database_url)] == ["v2"]

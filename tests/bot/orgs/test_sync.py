@@ -140,6 +140,17 @@ def test_sync_applies_changes_incrementally(settings: Settings, feeds: tuple[Fee
     assert feed["publisher"] == "https://vrijwilligerswerk-voorbeeld.nl/"
     assert feed["etag"] and feed["counts"]["created"] == 9
     assert {v["feed_id"] for v in by_id(db).values()} == {feed_id_for(url)}
+    # Re-published, each vacancy keeps its feed's licence and source.
+    from datetime import date
+
+    from bot.orgs.export import export_odi
+
+    doc_out = export_odi(
+        db, licence="CC0-1.0", publisher="https://bot.example.nl", today=date(2026, 12, 1)
+    )
+    activities = [a for o in doc_out["graph"] for a in o["activity"]]
+    assert len(activities) == 9
+    assert {(a["license"], a["isBasedOn"]) for a in activities} == {("CC-BY-4.0", url)}
 
     # Unchanged feed: the server answers 304 and nothing in the database changes.
     before = snapshot(db)
