@@ -150,6 +150,13 @@ def test_our_ids_without_a_standard_term_round_trip(settings: Settings, tmp_path
     assert v["publish_end"] == "2027-01-31" and v["max_open_leads"] == 5
     for key in ("causes", "activities", "offers", "lat", "lon", "place", "municipality"):
         assert v[key] == before["Opbouwploeg festival"][key]
+    # Our own row format exports too, and imports again.
+    rows_out = tmp_path / "rows-out.json"
+    assert cli(settings, "orgs", "export", "--format", "json", "--out", str(rows_out)).exit_code == 0
+    (row,) = json.loads(rows_out.read_text())
+    assert row["offers"] == ["social", "meaningful", "practise_dutch"]
+    assert row["max_open_leads"] == 5 and row["publish_end"] == "2027-01-31"
+    assert cli(settings, "orgs", "import", str(rows_out), "-q").exit_code == 0
 
 
 def test_bad_record_fails_the_file_naming_its_id(settings: Settings, tmp_path: Path) -> None:
