@@ -152,7 +152,8 @@ def test_our_ids_without_a_standard_term_round_trip(settings: Settings, tmp_path
         assert v[key] == before["Opbouwploeg festival"][key]
     # Our own row format exports too, and imports again.
     rows_out = tmp_path / "rows-out.json"
-    assert cli(settings, "orgs", "export", "--format", "json", "--out", str(rows_out)).exit_code == 0
+    exported = cli(settings, "orgs", "export", "--format", "json", "--out", str(rows_out))
+    assert exported.exit_code == 0
     (row,) = json.loads(rows_out.read_text())
     assert row["offers"] == ["social", "meaningful", "practise_dutch"]
     assert row["max_open_leads"] == 5 and row["publish_end"] == "2027-01-31"
