@@ -48,17 +48,18 @@ def feeds() -> Iterator[tuple[Feeds, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path not in state.docs:
+                state.log.append((self.path, 404))  # logged before answering: no race
                 self.send_response(404)
                 self.end_headers()
-                state.log.append((self.path, 404))
                 return
             raw, etag = state.body(self.path)
             if self.headers.get("If-None-Match") == etag:
+                state.log.append((self.path, 304))
                 self.send_response(304)
                 self.send_header("ETag", etag)
                 self.end_headers()
-                state.log.append((self.path, 304))
                 return
+            state.log.append((self.path, 200))
             self.send_response(200)
             self.send_header("Content-Type", "application/ld+json")
             self.send_header("ETag", etag)
@@ -66,7 +67,6 @@ def feeds() -> Iterator[tuple[Feeds, str]]:
             self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
             self.wfile.write(raw)
-            state.log.append((self.path, 200))
 
         def log_message(self, *args: Any) -> None:
             pass
