@@ -82,11 +82,13 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
 
     from bot.admin.routes import build_landing_router
     from bot.admin.routes import build_router as build_admin_router
+    from bot.admin.vacancies import build_router as build_vacancy_router
 
     app.include_router(build_landing_router(settings))
     app.include_router(build_admin_router(settings))
+    app.include_router(build_vacancy_router(settings))
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], response_model=None)
     async def healthz() -> Response:
         from sqlalchemy import text
 
@@ -105,7 +107,7 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
             body["preparing"] = "demo data and language model are still loading"
         return JSONResponse(body)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_model=None)
     async def prometheus() -> Response:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)

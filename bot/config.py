@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # Fictional demo vacancies loaded at start-up into an empty database (0: none).
     demo_count: int = 5000
+    # Vacancy feeds (Volunteering Data Standard) synced on a schedule: comma-separated
+    # URLs or a JSON list (read through bot.orgs.feeds.configured_feeds).
+    feeds: str = ""
 
 
 @lru_cache

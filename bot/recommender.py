@@ -18,6 +18,7 @@ import gc
 import time
 import weakref
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -299,6 +300,7 @@ class Recommender:
         self._catalogue: Catalogue | None = None
         self._signature: tuple[Any, ...] | None = None
         self._checked = 0.0
+        self._day: date | None = None
         self._lock = asyncio.Lock()
         _registry.add(self)
 
@@ -309,18 +311,29 @@ class Recommender:
             self.texts = load_quiz()
         return self.texts
 
-    async def _current_signature(self) -> tuple[Any, ...]:
+    async def _current_signature(self, today: date) -> tuple[Any, ...]:
         from bot.orgs.queries import catalogue_signature_sql
         from bot.store.db import get_engine
 
         async with get_engine(self.url).connect() as conn:
             row = (await conn.execute(catalogue_signature_sql())).one()
-        return tuple(str(v) for v in row)
+        # The date is part of it: the catalogue leaves out expired vacancies, so a new day
+        # rebuilds it (no per-query expiry check).
+        return (*(str(v) for v in row), today.isoformat())
 
     async def catalogue(self) -> Catalogue:
         """The in-memory catalogue, reloaded when the data has changed."""
+        from bot.clock import now as clock_now
+
+        # Expired vacancies are left out when the catalogue is built: a new day rebuilds it.
+        today = clock_now().date()
         now = time.monotonic()
-        if self._catalogue is not None and not self.stale and now - self._checked < self.refresh_s:
+        if (
+            self._catalogue is not None
+            and not self.stale
+            and now - self._checked < self.refresh_s
+            and today == self._day
+        ):
             return self._catalogue
         async with self._lock:
             now = time.monotonic()
@@ -328,19 +341,21 @@ class Recommender:
                 self._catalogue is not None
                 and not self.stale
                 and now - self._checked < self.refresh_s
+                and today == self._day
             ):
                 return self._catalogue
-            signature = await self._current_signature()
+            signature = await self._current_signature(today)
             if self._catalogue is None or signature != self._signature:
                 from bot.orgs.queries import load_candidates
 
-                candidates = await asyncio.to_thread(load_candidates, self.url)
+                candidates = await asyncio.to_thread(load_candidates, self.url, today)
                 self._catalogue = await asyncio.to_thread(Catalogue, candidates)
                 # Hundreds of thousands of long-lived objects: keep them out of the cyclic
                 # collector's full passes, which would otherwise add pauses to queries.
                 gc.freeze()
                 self._signature = signature
             self._checked = time.monotonic()
+            self._day = today
             self.stale = False
             return self._catalogue
 

@@ -1,4 +1,4 @@
-"""`vrijwilligerskracht orgs import|demo|list`: organisations and vacancies."""
+"""`vrijwilligerskracht orgs import|demo|list|export|sync`: organisations and vacancies."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="orgs", no_args_is_help=True)
 
-_STAGES = {"reading": "Reading", "checking": "Checking rows", "writing": "Writing"}
+_STAGES = {
+    "reading": "Reading",
+    "checking": "Checking rows",
+    "writing": "Writing",
+    "fetching": "Fetching",
+    "applying": "Applying",
+}
 
 
 class _Bar:
@@ -66,7 +72,11 @@ def _url() -> str:
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="CSV or JSON file, one row per vacancy."),
+    file: Path = typer.Argument(
+        ...,
+        help="CSV or JSON file, one row per vacancy, or a Volunteering Data Standard "
+        "document (JSON-LD).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Import organisations and vacancies; a file with any bad row imports nothing."""
@@ -90,6 +100,90 @@ def import_(
         f"imported {result.vacancies} vacancies ({result.created} new, {result.updated} "
         f"updated) of {result.organisations} organisations"
     )
+    if result.unknown_terms:
+        typer.echo(
+            f"{len(result.unknown_terms)} unknown vocabulary term(s), kept with the vacancies "
+            "(not mapped):",
+            err=True,
+        )
+        for term in result.unknown_terms:
+            typer.echo(f"  {term}", err=True)
+
+
+@app.command("export")
+def export(
+    fmt: str = typer.Option(
+        "odi",
+        "--format",
+        help="odi (JSON-LD, Volunteering Data Standard) or json (our import rows).",
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="File to write (default: stdout)."),
+    licence: str = typer.Option("CC-BY-4.0", "--licence", help="SPDX licence of the dataset."),
+) -> None:
+    """Write every open vacancy as a document other platforms (or `orgs import`) can read."""
+    from bot.clock import now
+    from bot.config import get_settings
+    from bot.orgs.export import export_odi, export_rows
+
+    if fmt not in ("odi", "json"):
+        typer.echo(f"error: unknown format {fmt!r} (odi or json)", err=True)
+        raise typer.Exit(1)
+    url = _url()
+    data: Any
+    if fmt == "odi":
+        data = export_odi(
+            url, licence=licence, publisher=get_settings().public_url, today=now().date()
+        )
+    else:
+        data = export_rows(url)
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+
+
+@app.command("sync")
+def sync(
+    urls: list[str] = typer.Argument(
+        None, help="Feed URL(s); without any, every feed in VK_FEEDS."
+    ),
+    now_at: str | None = typer.Option(None, "--now", help="The moment to sync at (ISO 8601)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Fetch feeds conditionally (ETag / Last-Modified) and apply new, changed and
+    withdrawn vacancies; one bad record never stops the rest."""
+    from datetime import datetime
+
+    from bot.clock import now
+    from bot.config import get_settings
+    from bot.orgs.feeds import configured_feeds, sync_feed
+
+    targets = list(urls or []) or configured_feeds(get_settings())
+    if not targets:
+        typer.echo("error: give a feed URL or set VK_FEEDS", err=True)
+        raise typer.Exit(1)
+    moment = datetime.fromisoformat(now_at) if now_at else now()
+    url = _url()
+    reports = []
+    with _Bar(quiet) as progress:
+        for target in targets:
+            reports.append(sync_feed(url, target, moment, progress=progress))
+    failed = False
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in reports], ensure_ascii=False))
+    for r in reports:
+        failed = failed or r.error is not None
+        if not as_json:
+            typer.echo(r.summary())
+            for rid, problem in r.rejected[:50]:
+                typer.echo(f"  rejected {rid}: {problem}", err=True)
+            for term in r.unknown_terms[:50]:
+                typer.echo(f"  unknown term kept: {term}", err=True)
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command("demo")
@@ -139,6 +233,10 @@ def list_(
         None, "--centres/--no-centres", help="Only / no volunteer centres."
     ),
     limit: int = typer.Option(100, "--limit", help="At most this many (0 = all)."),
+    show_all: bool = typer.Option(
+        False, "--all", help="Also closed and expired vacancies (never recommended)."
+    ),
+    feed: str | None = typer.Option(None, "--feed", help="Only vacancies of this feed id."),
 ) -> None:
     """List organisations (with their vacancies) or vacancies, filtered."""
     from quiz.model import ACTIVITIES, CAUSES
@@ -173,6 +271,8 @@ def list_(
         remote=remote,
         centres=centres,
         limit=limit,
+        open_only=not show_all,
+        feed_id=feed,
     )
     url = _url()
     rows = list_vacancies(url, filters) if vacancies else list_organisations(url, filters)

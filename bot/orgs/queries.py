@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +24,10 @@ class Filters:
     centres: bool | None = None
     fictional: bool | None = None
     limit: int = 100
+    # Only what may be shown to volunteers: not closed, not past its publish_end.
+    open_only: bool = True
+    feed_id: str | None = None
+    organisation_id: str | None = None  # exactly this organisation (its own dashboard)
 
 
 def _vacancy_columns() -> list[Any]:
@@ -59,13 +64,48 @@ def _vacancy_columns() -> list[Any]:
     ]
 
 
+_FEED_COLUMNS = (
+    "offers",
+    "publish_end",
+    "max_open_leads",
+    "feed_id",
+    "external_id",
+    "unmapped",
+    "modified_at",
+    "last_confirmed_at",
+    "closed_at",
+    "closed_reason",
+    "duplicate_of",
+)
+
+
+def _feed_columns() -> list[Any]:
+    from bot.store.organisations import VACANCIES as V
+
+    return [V.c[name] for name in _FEED_COLUMNS]
+
+
+def open_clause(today: date) -> Any:
+    """Vacancies that may be recommended on `today`: not closed, not past publish_end.
+
+    The recommender's catalogue is built with this clause and rebuilt when the date
+    changes, so the check costs nothing per query."""
+    from sqlalchemy import and_, or_
+
+    from bot.store.organisations import VACANCIES as V
+
+    return and_(V.c.closed_at.is_(None), or_(V.c.publish_end.is_(None), V.c.publish_end >= today))
+
+
 def _select_vacancies() -> Any:
     from sqlalchemy import select
 
     from bot.store.organisations import ORGANISATIONS as O
     from bot.store.organisations import VACANCIES as V
 
-    return select(*_vacancy_columns()).select_from(V.join(O, O.c.id == V.c.organisation_id))
+    return select(*_vacancy_columns(), *_feed_columns()).select_from(
+        V.join(O, O.c.id == V.c.organisation_id)
+    )
 
 
 def vacancy_dict(row: Any) -> dict[str, Any]:
@@ -95,7 +135,26 @@ def vacancy_dict(row: Any) -> dict[str, Any]:
         "url": m["url"] or m["org_url"],
         "fictional": bool(m["fictional"]),
         "is_volunteer_centre": bool(m["is_volunteer_centre"]),
+        "offers": list(m["offers"] or []),
+        "publish_end": m["publish_end"].isoformat() if m["publish_end"] else None,
+        "max_open_leads": m["max_open_leads"],
+        "feed_id": m["feed_id"],
+        "external_id": m["external_id"],
+        "unmapped": m["unmapped"] or None,
+        "modified_at": _iso(m["modified_at"]),
+        "last_confirmed_at": _iso(m["last_confirmed_at"]),
+        "closed": m["closed_at"] is not None,
+        "closed_reason": m["closed_reason"],
+        "duplicate_of": m["duplicate_of"],
     }
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    return str(value.isoformat())
 
 
 @lru_cache(maxsize=4096)
@@ -112,8 +171,11 @@ def _id_tuple(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def load_candidates(url: str) -> list[Candidate]:
-    """Every vacancy with its organisation, as ranking candidates (sorted by id).
+def load_candidates(url: str, today: date | None = None) -> list[Candidate]:
+    """Every open vacancy with its organisation, as ranking candidates (sorted by id).
+
+    Closed vacancies and those past their publish_end (on `today`, by default the clock's
+    date) are left out: they are never recommended.
 
     The JSON list columns are read as text and decoded through a small cache: a catalogue
     of 100 000 vacancies holds only a few hundred distinct lists.
@@ -128,7 +190,26 @@ def load_candidates(url: str) -> list[Candidate]:
         sa.type_coerce(c, sa.Text).label(c.name) if c.name in lists else c
         for c in _vacancy_columns()
     ]
-    stmt = _select_vacancies().with_only_columns(*columns).order_by(V.c.id)
+    if today is None:
+        from bot.clock import now
+
+        today = now().date()
+    from bot.store.conversations import leads as L
+
+    waiting = (
+        sa.select(sa.func.count())
+        .where(L.c.vacancy_id == V.c.id, L.c.status == "new")
+        .scalar_subquery()
+    )
+    # A vacancy with as many open leads as it accepts is full: not recommended until the
+    # organisation has answered some (checked when the catalogue is built).
+    has_room = sa.or_(V.c.max_open_leads.is_(None), V.c.max_open_leads > waiting)
+    stmt = (
+        _select_vacancies()
+        .with_only_columns(*columns)
+        .where(open_clause(today), has_room)
+        .order_by(V.c.id)
+    )
     engine = get_sync_engine(url)
     try:
         with engine.connect() as conn:
@@ -191,6 +272,14 @@ def list_vacancies(url: str, f: Filters) -> list[dict[str, Any]]:
     from bot.store.organisations import VACANCIES as V
 
     stmt = _select_vacancies()
+    if f.open_only:
+        from bot.clock import now
+
+        stmt = stmt.where(open_clause(now().date()))
+    if f.feed_id:
+        stmt = stmt.where(V.c.feed_id == f.feed_id)
+    if f.organisation_id:
+        stmt = stmt.where(V.c.organisation_id == f.organisation_id)
     if f.municipality:
         stmt = stmt.where(V.c.municipality == f.municipality)
     if f.place:

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from stdnum.nl import postcode as nl_postcode
@@ -43,7 +44,27 @@ COLUMNS = (
     "contact_email",
     "url",
 )
-EXTRA_COLUMNS = ("municipality", "is_volunteer_centre", "fictional", "allowed_origins")
+OPTIONAL_COLUMNS = ("offers", "publish_end", "max_open_leads")
+EXTRA_COLUMNS = (
+    "municipality",
+    "is_volunteer_centre",
+    "fictional",
+    "allowed_origins",
+    "organisation_url",  # the organisation's website, when it differs from the vacancy's url
+)
+# Set by the feed importers (bot/orgs/odi.py, bot/orgs/feeds.py), not by people.
+PROVENANCE_COLUMNS = ("feed_id", "external_id", "unmapped", "modified")
+# What the work gives a volunteer (ARCHITECTURE: the import's optional `offers`).
+OFFERS: tuple[str, ...] = (
+    "learn",
+    "work_experience",
+    "certificate",
+    "social",
+    "flexible",
+    "meaningful",
+    "practise_dutch",
+    "expenses",
+)
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -100,6 +121,13 @@ class VacancyRow:
     vog_required: bool
     contact_email: str | None
     url: str | None
+    offers: list[str] = field(default_factory=list)
+    publish_end: date | None = None
+    max_open_leads: int | None = None
+    feed_id: str | None = None
+    external_id: str | None = None
+    unmapped: dict[str, Any] | None = None
+    modified_at: datetime | None = None
 
 
 @dataclass
@@ -178,6 +206,52 @@ class _Row:
         self.errors.append(f"{key} must be true or false, got {value!r}")
         return False
 
+    def day(self, key: str) -> date | None:
+        value = self.raw.get(key)
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        text = _str(value)
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            self.errors.append(f"{key} must be a date like 2026-12-31, got {value!r}")
+            return None
+
+    def moment(self, key: str) -> datetime | None:
+        value = self.raw.get(key)
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        text = _str(value)
+        if not text:
+            return None
+        try:
+            out = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            self.errors.append(f"{key} must be a date or date-time (ISO 8601), got {value!r}")
+            return None
+        return out if out.tzinfo else out.replace(tzinfo=UTC)
+
+    def mapping(self, key: str) -> dict[str, Any] | None:
+        value = self.raw.get(key)
+        if isinstance(value, str) and value.strip():
+            import json
+
+            try:
+                value = json.loads(value)
+            except ValueError:
+                self.errors.append(f"{key} must be a JSON object")
+                return None
+        if value is None or value == "" or value == {}:
+            return None
+        if not isinstance(value, dict):
+            self.errors.append(f"{key} must be a JSON object")
+            return None
+        return value
+
     def ids(self, key: str, allowed: Sequence[str]) -> list[str]:
         value = self.raw.get(key)
         items: list[str]
@@ -242,6 +316,18 @@ def parse_row(raw: Mapping[str, Any], geo: GeoLookup) -> Parsed:
         r.errors.append(f"url {url!r} must start with http:// or https://")
         url = None
     origins = r.origins("allowed_origins")
+    org_url = r.text("organisation_url", 500)
+    if org_url is not None and not _URL.match(org_url):
+        r.errors.append(f"organisation_url {org_url!r} must start with http:// or https://")
+    offers = r.ids("offers", OFFERS)
+    publish_end = r.day("publish_end")
+    max_leads = r.number("max_open_leads", 0, 100_000)
+    if max_leads is not None and not float(max_leads).is_integer():
+        r.errors.append(f"max_open_leads must be a whole number, got {max_leads:g}")
+    feed_id = r.text("feed_id", 64)
+    external_id = r.text("external_id", 500)
+    unmapped = r.mapping("unmapped")
+    modified_at = r.moment("modified")
 
     postcode = r.text("postcode", 12)
     if postcode is not None:
@@ -292,7 +378,7 @@ def parse_row(raw: Mapping[str, Any], geo: GeoLookup) -> Parsed:
         id=oid,
         name=oname,
         contact_email=email,
-        url=url,
+        url=org_url or url,
         place=place,
         municipality=municipality,
         allowed_origins=origins,
@@ -321,5 +407,12 @@ def parse_row(raw: Mapping[str, Any], geo: GeoLookup) -> Parsed:
         vog_required=vog,
         contact_email=email,
         url=url,
+        offers=offers,
+        publish_end=publish_end,
+        max_open_leads=int(max_leads) if max_leads is not None else None,
+        feed_id=feed_id,
+        external_id=external_id,
+        unmapped=unmapped,
+        modified_at=modified_at,
     )
     return Parsed(org=org, vacancy=vacancy)

@@ -7,7 +7,7 @@ recommender) and `fictional` (demo data, labelled as such wherever it is shown).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,10 @@ from sqlmodel import Field, SQLModel
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _ts(index: bool = False) -> Any:
+    return sa.Column(sa.DateTime(timezone=True), index=index)
 
 
 def _json_list() -> Any:
@@ -85,6 +89,22 @@ class Vacancy(SQLModel, table=True):
     )
     contact_email: str | None = Field(default=None, sa_column=sa.Column(sa.String(254)))
     url: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    # Feeds, expiry and freshness (migration feeds_0050_vacancy_feeds).
+    offers: list[str] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    publish_end: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    max_open_leads: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    feed_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), index=True))
+    external_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    source_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
+    unmapped: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    modified_at: datetime | None = Field(default=None, sa_column=_ts())
+    last_confirmed_at: datetime | None = Field(default=None, sa_column=_ts())
+    confirm_asked_at: datetime | None = Field(default=None, sa_column=_ts())
+    closed_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), index=True)
+    )
+    closed_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(32)))
+    duplicate_of: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
     created_at: datetime = Field(
         default_factory=_now, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
     )
@@ -94,5 +114,50 @@ class Vacancy(SQLModel, table=True):
     )
 
 
+class VacancyFeed(SQLModel, table=True):
+    """One synced feed URL: conditional-fetch validators, licence, publisher, last counts."""
+
+    __tablename__ = "vacancy_feeds"
+
+    id: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    url: str = Field(sa_column=sa.Column(sa.String(1000), nullable=False, unique=True))
+    etag: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    last_modified: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    licence: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
+    publisher: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    modified: str | None = Field(default=None, sa_column=sa.Column(sa.String(40)))
+    last_sync: datetime | None = Field(default=None, sa_column=_ts())
+    counts: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    created_at: datetime = Field(
+        default_factory=_now, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
+    )
+
+
+class VacancyNotice(SQLModel, table=True):
+    """Something an organisation must still be told (e.g. `withdrawn` with open leads);
+    the e-mail job sends it and sets `sent_at`."""
+
+    __tablename__ = "vacancy_notices"
+
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+    )
+    vacancy_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    organisation_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    kind: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    created_at: datetime = Field(
+        default_factory=_now, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
+    )
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
+
+
 ORGANISATIONS = Organisation.__table__  # type: ignore[attr-defined]
 VACANCIES = Vacancy.__table__  # type: ignore[attr-defined]
+FEEDS = VacancyFeed.__table__  # type: ignore[attr-defined]
+NOTICES = VacancyNotice.__table__  # type: ignore[attr-defined]
