@@ -9,6 +9,7 @@ from bot.commands import (
     chat,
     db,
     geo,
+    jobs,
     nlu,
     orgs,
     privacy,
@@ -36,6 +37,7 @@ app.add_typer(report.app, name="report", help="Funnel and campaign reports.")
 app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(privacy.app, name="privacy", help="Personal data housekeeping.")
 app.add_typer(telegram.app, name="telegram", help="Connect the Telegram bot: webhook and menu.")
+app.add_typer(jobs.app, name="jobs", help="Durable timed jobs: run what is due, list them.")
 
 
 def main() -> None:

@@ -66,7 +66,7 @@ async def send(settings: Settings, msg: EmailMessage) -> str:
 def _write_eml(folder: Path, msg: EmailMessage) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = clock.now().strftime("%Y%m%dT%H%M%S")
-    ident = _SAFE.sub("", str(msg["Message-ID"] or "")).strip(".")[:60] or "message"
+    ident = _SAFE.sub("", str(msg["Message-ID"] or "").split("@")[0]).strip(".")[:60] or "message"
     path = folder / f"{stamp}-{ident}.eml"
     path.write_bytes(bytes(msg))
     return path

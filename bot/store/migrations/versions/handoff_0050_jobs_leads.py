@@ -10,6 +10,8 @@ only when absent, so either order of the two branches works.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,7 +22,7 @@ depends_on = "0020_organisations"
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-def _lead_columns() -> list[sa.Column]:  # type: ignore[type-arg]
+def _lead_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("status_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("scheduled_at", sa.DateTime(timezone=True), nullable=True),
