@@ -135,9 +135,16 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if conn.dialect.name == "postgresql":
+        # A locking CTE runs once; `id IN (subquery)` could be re-run per row and, seeing
+        # the rows it just claimed as taken, claim more than `limit`.
+        picked = pick.cte("picked")
+        match: Any = _j.id == picked.c.id
+    else:
+        match = _j.id.in_(pick.scalar_subquery())
     stmt = (
         sa.update(jobs)
-        .where(_j.id.in_(pick.scalar_subquery()), _claimable(now))
+        .where(match, _claimable(now))
         .values(status=RUNNING, claimed_until=now + lease, attempts=_j.attempts + 1)
         .returning(*jobs.c)
     )
