@@ -152,6 +152,7 @@ def build_router(settings: Settings) -> APIRouter:
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+    from bot.admin.leads import build_router as build_leads_router
     from bot.store.db import session_scope
 
     router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -442,6 +443,7 @@ def build_router(settings: Settings) -> APIRouter:
             headers={"Content-Disposition": f'attachment; filename="{found.code}-{channel}.{fmt}"'},
         )
 
+    router.include_router(build_leads_router(settings))  # /admin/leads (bot.admin.leads)
     return router
 
 
