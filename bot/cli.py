@@ -10,6 +10,7 @@ from bot.commands import (
     db,
     geo,
     jobs,
+    leads,
     nlu,
     orgs,
     privacy,
@@ -38,6 +39,7 @@ app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(privacy.app, name="privacy", help="Personal data housekeeping.")
 app.add_typer(telegram.app, name="telegram", help="Connect the Telegram bot: webhook and menu.")
 app.add_typer(jobs.app, name="jobs", help="Durable timed jobs: run what is due, list them.")
+app.add_typer(leads.app, name="leads", help="The hand-off of leads to organisations.")
 
 
 def main() -> None:
