@@ -517,13 +517,17 @@ def build_landing_router(settings: Settings) -> APIRouter:
         """A profile's share image (no personal data: the archetype only)."""
         from urllib.parse import urlsplit
 
-        from bot.cards import profile_card_png
+        from bot.cards import org_theme, profile_card_png
         from bot.content import load_quiz
 
         lang = _lang(request.query_params.get("lang"))
         host = urlsplit(settings.public_url).netloc
+        size = request.query_params.get("size", "wide")  # wide 1200×630 | square 1080×1080
+        theme = await org_theme(settings.database_url, request.query_params.get("org"))
         try:
-            png = await run_in_threadpool(profile_card_png, load_quiz(), profile_id, lang, host)
+            png = await run_in_threadpool(
+                profile_card_png, load_quiz(), profile_id, lang, host, size, theme
+            )
         except KeyError:
             return Response(status_code=404)
         return Response(

@@ -1,4 +1,5 @@
-"""Durable jobs; the hand-off of leads to organisations (status, contact, deadlines).
+"""Durable jobs; the hand-off of leads to organisations (status, contact, deadlines);
+organisations' webhooks and colours (result cards).
 
 Revision ID: handoff_0050_jobs_leads
 Revises: 0010_conversations (and needs 0020_organisations)
@@ -69,6 +70,8 @@ def upgrade() -> None:
     with op.batch_alter_table("organisations") as batch:
         batch.add_column(sa.Column("webhook_url", sa.String(500), nullable=True))
         batch.add_column(sa.Column("webhook_secret", sa.String(200), nullable=True))
+        batch.add_column(sa.Column("brand_colour", sa.String(7), nullable=True))
+        batch.add_column(sa.Column("accent_colour", sa.String(7), nullable=True))
 
     if "max_open_leads" not in _columns("vacancies"):
         with op.batch_alter_table("vacancies") as batch:
@@ -77,6 +80,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("organisations") as batch:
+        batch.drop_column("accent_colour")
+        batch.drop_column("brand_colour")
         batch.drop_column("webhook_secret")
         batch.drop_column("webhook_url")
     op.drop_index("ix_leads_status", table_name="leads")
