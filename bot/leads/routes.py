@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot import clock
+from bot.channels.email import texts as mail_texts
 from bot.leads import links, page
 from bot.leads import store as leads
 from bot.leads.tables import ANSWERS
@@ -27,15 +28,9 @@ if TYPE_CHECKING:
 MAX_FORM_BYTES = 1024
 
 
-def _fields(t: dict[str, str], lead: LeadView) -> list[tuple[str, str, str | None]]:
-    labels = {
-        "name": "field_name",
-        "email": "field_email",
-        "phone": "field_phone",
-        "chat": "field_chat",
-        "message": "field_message",
-    }
-    from bot.channels.email.texts import t as mail_t
+def _fields(lang: str, lead: LeadView) -> list[tuple[str, str, str | None]]:
+    """(label, value, link) for what the person agreed to share."""
+    from bot.leads.mails import FIELD_KEYS
 
     out: list[tuple[str, str, str | None]] = []
     for key, value in lead.contact.items():
@@ -44,7 +39,7 @@ def _fields(t: dict[str, str], lead: LeadView) -> list[tuple[str, str, str | Non
             href = "mailto:" + quote(value, safe="@.+-_")
         elif key == "phone":
             href = "tel:" + quote(value.replace(" ", ""), safe="+")
-        out.append((mail_t(t["_lang"], labels[key]), value, href))
+        out.append((mail_texts.t(lang, FIELD_KEYS[key]), value, href))
     return out
 
 
@@ -91,7 +86,7 @@ def build_router(settings: Settings) -> APIRouter:
         if isinstance(found, Response):
             return found
         lead = found
-        t = {**page.texts(lang), "_lang": lang}
+        t = page.texts(lang)
         t["why"] = t["why"].format(days=settings.lead_escalate_days)
         done = request.query_params.get("done")
         return html(
@@ -105,7 +100,7 @@ def build_router(settings: Settings) -> APIRouter:
                 date=page.long_date(lead.created_at, lang),
             ),
             status_label=t.get(lead.status, lead.status),
-            fields=_fields(t, lead),
+            fields=_fields(lang, lead),
             answers=[(a, t[a], "" if a == "contacted" else "secondary") for a in ANSWERS],
             action=f"/l/{token}?lang={lang}",
             done=t["thanks"].format(status=t[done]) if done in ANSWERS else None,
