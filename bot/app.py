@@ -29,6 +29,7 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     from starlette.responses import JSONResponse, Response
 
     from bot import metrics
+    from bot.jobs.runner import start as start_jobs
     from bot.runtime import build_runtime
 
     runtime = build_runtime(settings, defer_interpreter=prepare_in_background)
@@ -44,6 +45,7 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
             task = asyncio.create_task(_prepare(runtime))
             task.add_done_callback(lambda _t: setattr(app.state, "preparing", False))
         await runtime.start()
+        stop_jobs = start_jobs(settings)  # durable jobs: lead delivery, reminders (bot.jobs)
         try:
             yield
         finally:
@@ -51,6 +53,7 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
+            await stop_jobs()
             await runtime.stop()
             await dispose_all()
 
@@ -83,10 +86,12 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     from bot.admin.routes import build_landing_router
     from bot.admin.routes import build_router as build_admin_router
     from bot.admin.vacancies import build_router as build_vacancy_router
+    from bot.leads.routes import build_router as build_lead_router
 
     app.include_router(build_landing_router(settings))
     app.include_router(build_admin_router(settings))
     app.include_router(build_vacancy_router(settings))
+    app.include_router(build_lead_router(settings))  # /l/{token}: the organisation's lead page
 
     @app.get("/healthz", tags=["ops"], response_model=None)
     async def healthz() -> Response:

@@ -9,6 +9,8 @@ from bot.commands import (
     chat,
     db,
     geo,
+    jobs,
+    leads,
     nlu,
     orgs,
     privacy,
@@ -36,6 +38,8 @@ app.add_typer(report.app, name="report", help="Funnel and campaign reports.")
 app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(privacy.app, name="privacy", help="Personal data housekeeping.")
 app.add_typer(telegram.app, name="telegram", help="Connect the Telegram bot: webhook and menu.")
+app.add_typer(jobs.app, name="jobs", help="Durable timed jobs: run what is due, list them.")
+app.add_typer(leads.app, name="leads", help="The hand-off of leads to organisations.")
 
 
 def main() -> None:

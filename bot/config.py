@@ -55,6 +55,22 @@ class Settings(BaseSettings):
     # URLs or a JSON list (read through bot.orgs.feeds.configured_feeds).
     feeds: str = ""
 
+    # Outbound e-mail (leads to organisations). Without smtp_host mail goes to mail_dir as .eml.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Vrijwilligerskracht <noreply@vrijwilligerskracht.invalid>"
+    smtp_starttls: bool = True
+    mail_dir: Path = ROOT / "var" / "mail"
+
+    # Durable jobs and the hand-off of leads.
+    jobs_runner: bool = True  # the server runs due jobs itself (off: run `jobs run` from cron)
+    lead_link_days: int = 60  # how long an organisation's signed lead link works
+    lead_remind_days: int = 2  # working days without a status before the reminder
+    lead_escalate_days: int = 5  # working days before the local volunteer centre gets the lead
+    lead_max_open: int = 5  # unanswered leads that pause a vacancy (per vacancy: max_open_leads)
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from bot.geo.distance import haversine_many_km
 from bot.geo.spatial import GridIndex
+from bot.leads.ranking import apply as responsive
 from quiz.model import ACTIVITIES, CAUSES, DAYPARTS, WEEKDAYS
 from quiz.recommend import (
     DECAY_KM,
@@ -363,7 +364,8 @@ class Recommender:
         self, query: dict[str, Any], offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], bool]:
         catalogue = await self.catalogue()
-        page = recommend(prepare_query(query), catalogue, self._texts(), offset, limit)
+        source = await responsive(catalogue, self.url)  # unanswered leads (bot.leads.ranking)
+        page = recommend(prepare_query(query), source, self._texts(), offset, limit)
         return page.items, page.more_available
 
 

@@ -152,6 +152,7 @@ def build_router(settings: Settings) -> APIRouter:
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+    from bot.admin.leads import build_router as build_leads_router
     from bot.store.db import session_scope
 
     router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -442,6 +443,7 @@ def build_router(settings: Settings) -> APIRouter:
             headers={"Content-Disposition": f'attachment; filename="{found.code}-{channel}.{fmt}"'},
         )
 
+    router.include_router(build_leads_router(settings))  # /admin/leads (bot.admin.leads)
     return router
 
 
@@ -515,13 +517,17 @@ def build_landing_router(settings: Settings) -> APIRouter:
         """A profile's share image (no personal data: the archetype only)."""
         from urllib.parse import urlsplit
 
-        from bot.cards import profile_card_png
+        from bot.cards import org_theme, profile_card_png
         from bot.content import load_quiz
 
         lang = _lang(request.query_params.get("lang"))
         host = urlsplit(settings.public_url).netloc
+        size = request.query_params.get("size", "wide")  # wide 1200×630 | square 1080×1080
+        theme = await org_theme(settings.database_url, request.query_params.get("org"))
         try:
-            png = await run_in_threadpool(profile_card_png, load_quiz(), profile_id, lang, host)
+            png = await run_in_threadpool(
+                profile_card_png, load_quiz(), profile_id, lang, host, size, theme
+            )
         except KeyError:
             return Response(status_code=404)
         return Response(

@@ -47,6 +47,7 @@ def command(
     import uvicorn
     from rich.console import Console
 
+    from bot.channels.email.send import describe as mail_route
     from bot.config import get_settings
     from bot.store.db import is_sqlite
     from bot.store.migrate import upgrade
@@ -88,6 +89,7 @@ def command(
     )
     console.print(f"  health    {base}/healthz   metrics {base}/metrics")
     console.print(f"  channels  {', '.join(enabled_channels(settings))}")
+    console.print(f"  e-mail    {mail_route(settings)}")  # SMTP, or .eml files in var/mail
 
     if workers > 1:
         # Every worker writes its metrics here; /metrics adds them up.
