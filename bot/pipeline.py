@@ -23,24 +23,21 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from quiz.engine import Engine, State, Step, parse_payload
-from quiz.events import (
-    Command,
-    ConsentGiven,
-    Effect,
-    EraseData,
-    Event,
-    FreeText,
-    Lead,
-    NeedRecommendations,
-    Payload,
-    Recommendations,
-    Start,
-    Track,
-    Value,
-)
+from quiz.effects import ConsentGiven, Effect, EraseData, Lead, NeedRecommendations, Track
+from quiz.engine import Engine, State, Step
 from quiz.messages import Reply, reply_from_dict, reply_to_dict
 from quiz.model import Question, Quiz
+from quiz.protocol import (
+    Command,
+    Event,
+    FreeText,
+    Language,
+    Recommendations,
+    Start,
+    Value,
+    decode,
+    decode_payload,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,7 +53,7 @@ InTransaction = Callable[["AsyncSession", str, list[Reply]], Awaitable[None]]
 
 # Commands a brand-new conversation may carry besides its implicit start (a client that
 # pre-answers the consent question or picks a language on its first message).
-_AFTER_START = frozenset({"language", "consent_yes", "consent_no", "consent_more"})
+_AFTER_START = frozenset({Command.CONSENT_YES, Command.CONSENT_NO, Command.CONSENT_MORE})
 _MAX_RECOMMENDATION_ROUNDS = 5
 
 
@@ -259,27 +256,24 @@ class Pipeline:
 
     def _is_start(self, inbound: Inbound) -> bool:
         raw = inbound.payload if inbound.payload is not None else inbound.text
-        return raw is not None and isinstance(parse_payload(raw), Start)
+        return raw is not None and isinstance(decode_payload(raw), Start)
 
     def _after_start(self, inbound: Inbound) -> Event | None:
         raw = inbound.payload if inbound.payload is not None else inbound.text
-        if raw is None or not raw.strip().startswith("/"):
-            return None
-        event = parse_payload(raw)
-        if isinstance(event, Command) and event.name in _AFTER_START:
+        event = decode_payload(raw) if raw is not None else None
+        if isinstance(event, Language) or event in _AFTER_START:
             return event
         return None
 
     async def _event(self, inbound: Inbound, state: State) -> Event:
         """The engine event for this inbound message."""
         if inbound.payload is not None:
-            payload = inbound.payload.strip()
-            return Payload(payload) if payload.startswith("/") else FreeText(payload)
+            return decode(inbound.payload)
         if inbound.location is not None:
             return Value(self._location_value(*inbound.location), source="location")
         text = (inbound.text or "").strip()
         if text.startswith("/"):
-            return Payload(text)
+            return decode(text)
         question = self.engine.current_question(state)
         is_place = question is not None and question.kind == "place"
         if is_place and text and self.engine.keywords.command(text) is None:

@@ -11,7 +11,7 @@ Order of decisions (first that applies wins):
  5. the text is clearly in the other language                            -> Command(language)
  6. nothing                                                              -> None (the engine's
     own matching runs and, failing that, re-asks with the buttons)
-Answers are Payload("/a/<q>/<o>") for one option; for a multiple-choice question a Value with
+Answers are Answer(q, (o,)) for one option; for a multiple-choice question a Value with
 the chosen options' values, which the engine records as those options (textmatch.options_for_value).
 """
 
@@ -22,9 +22,9 @@ from typing import Any
 
 from bot.nlu.backends import NluBackend
 from bot.nlu.options import OptionSpec
-from quiz.engine import State, answer_payload
-from quiz.events import Command, Event, Payload, Value
+from quiz.engine import State
 from quiz.model import DAYPARTS, WEEKDAYS, Option, Question
+from quiz.protocol import Answer, Command, Done, Event, Language, Value
 
 # Which intents act globally, and as which engine command.
 GLOBAL_COMMANDS: dict[str, str] = {
@@ -148,9 +148,9 @@ class NluInterpreter:
         if confidence < needed:
             return None
         if name in ("affirm", "deny") and state.phase in ("consent", "declined"):
-            return Command("consent_yes" if name == "affirm" else "consent_no")
+            return Command.CONSENT_YES if name == "affirm" else Command.CONSENT_NO
         if name == "affirm" and question is not None and question.kind == "multi" and state.pending:
-            return Command("done", question.id)
+            return Done(question.id)
         command = GLOBAL_COMMANDS.get(name)
         if command is None:
             return None
@@ -159,8 +159,8 @@ class NluInterpreter:
                 e["value"] for e in result.get("entities") or [] if e.get("entity") == "language"
             ]
             arg = next((v for v in wanted if v in self.languages), None)
-            return Command("language", arg)
-        return Command(command)  # type: ignore[arg-type]
+            return Language(arg)
+        return Command(command)
 
     # ------------------------------------------------------------------ answers
 
@@ -168,7 +168,7 @@ class NluInterpreter:
         self, q: Question, state: State, ids: list[str], text: str, lang: str
     ) -> Event | None:
         if q.kind != "multi":
-            return Payload(answer_payload(q.id, ids[0]))
+            return Answer(q.id, (ids[0],))
         if len(ids) == 1:
             many = self.backend.matcher.match_many(text, option_specs(q), lang)
             ids = [m.id for m in many] or ids
@@ -180,7 +180,7 @@ class NluInterpreter:
         if chosen and all(o.value is not None for o in chosen):
             return Value([o.value for o in chosen])
         if len(ids) == 1:
-            return Payload(answer_payload(q.id, ids[0]))  # toggles; "klaar" records
+            return Answer(q.id, (ids[0],))  # toggles; "klaar" records
         return None
 
     def _pick(self, q: Question, state: State, options: list[Option]) -> Event | None:
@@ -188,7 +188,7 @@ class NluInterpreter:
             return None
         if q.kind == "multi":
             return self._multi(q, state, [o.id for o in options])
-        return Payload(answer_payload(q.id, options[0].id))
+        return Answer(q.id, (options[0].id,))
 
     def _from_entities(
         self, q: Question, state: State, result: dict[str, Any], text: str, lang: str
@@ -256,7 +256,7 @@ class NluInterpreter:
             and confidence >= SWITCH_CONFIDENCE
             and len(text.split()) >= SWITCH_MIN_WORDS
         ):
-            return Command("language", name)
+            return Language(name)
         return None
 
 

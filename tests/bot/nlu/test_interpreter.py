@@ -12,8 +12,8 @@ from bot.nlu.backends import SpacyBackend
 from bot.nlu.interpreter import NluInterpreter
 from bot.nlu.model import NluModel
 from quiz.engine import Engine, State
-from quiz.events import Command, Event, FreeText, Payload
 from quiz.model import Option, Question
+from quiz.protocol import Command, Event, FreeText, Language, decode
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ async def answer(interpreter: NluInterpreter, engine: Engine, qid: str, text: st
     ("text", "command"),
     [
         ("wacht, terug", Command("back")),
-        ("in English please", Command("language", "en")),
+        ("in English please", Language("en")),
         ("hoe werkt dit eigenlijk?", Command("help")),
         ("waarom wil je dat weten", Command("why")),
         ("sla deze maar over", Command("skip")),
@@ -106,7 +106,7 @@ async def test_english_text_switches_the_language(
     event = await understand(interpreter, engine, state, "what is this about, I don't get it")
     assert event == Command("help")  # an intent wins over a switch
     event = await understand(interpreter, engine, state, "I would rather answer in my own tongue")
-    assert event == Command("language", "en")
+    assert event == Language("en")
 
 
 async def test_unclear_text_is_left_to_the_engine(
@@ -137,6 +137,6 @@ async def test_a_made_up_question_is_answered_by_payload(interpreter: NluInterpr
         ),
     )
     state = State(phase="asking", current="snack", consent=True)
-    assert await interpreter("friet graag", state, q, "nl") == Payload("/a/snack/fries")
-    assert await interpreter("de eerste", state, q, "nl") == Payload("/a/snack/soup")
-    assert await interpreter("soup", state, q, "nl") == Payload("/a/snack/soup")
+    assert await interpreter("friet graag", state, q, "nl") == decode("/a/snack/fries")
+    assert await interpreter("de eerste", state, q, "nl") == decode("/a/snack/soup")
+    assert await interpreter("soup", state, q, "nl") == decode("/a/snack/soup")
