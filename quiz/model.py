@@ -927,7 +927,7 @@ def _check_translations_agree(quiz: Quiz, files: Mapping[str, str], col: _Collec
 
 def _keyword_phrases(quiz: Quiz) -> list[tuple[str, str, str, str]]:
     """(normalised phrase, phrase, ui key, language) for every command keyword."""
-    from quiz.textmatch import normalise
+    from quiz.text import normalise
 
     out: list[tuple[str, str, str, str]] = []
     for lang in quiz.languages:
@@ -958,7 +958,7 @@ def _check_keywords(quiz: Quiz, files: Mapping[str, str], col: _Collector) -> No
 
 def _check_option_names(quiz: Quiz, files: Mapping[str, str], col: _Collector) -> None:
     """Typed titles and synonyms must point at one option and not be read as something else."""
-    from quiz.textmatch import normalise
+    from quiz.text import normalise
 
     commands = {
         norm: key

@@ -8,16 +8,13 @@ The NLU backends add intents and entities on top, in the app.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
 from quiz.model import Question
-
-_PUNCT = re.compile(r"[^\w\s']+", re.UNICODE)
-_SPACES = re.compile(r"\s+")
+from quiz.text import normalise
 
 COMMAND_KEYS: tuple[str, ...] = (
     "yes",
@@ -34,14 +31,6 @@ COMMAND_KEYS: tuple[str, ...] = (
     "done",
     "start",
 )
-
-
-def normalise(text: str) -> str:
-    """Lower case, no accents, no punctuation (emoji included), single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    cleaned = _PUNCT.sub(" ", stripped.lower()).replace("'", " ").replace("_", " ")
-    return _SPACES.sub(" ", cleaned).strip()
 
 
 @dataclass(frozen=True)
@@ -65,25 +54,6 @@ class Keywords:
 
     def command(self, text: str) -> str | None:
         return self.table.get(normalise(text))
-
-
-_NUMBER_WORDS = {
-    "een": 1, "one": 1, "twee": 2, "two": 2, "drie": 3, "three": 3, "vier": 4, "four": 4,
-    "vijf": 5, "five": 5, "zes": 6, "six": 6, "zeven": 7, "seven": 7, "acht": 8, "eight": 8,
-    "negen": 9, "nine": 9, "tien": 10, "ten": 10, "twaalf": 12, "twelve": 12,
-}  # fmt: skip
-
-
-def parse_number(text: str) -> float | None:
-    """The first number in the text ("4", "4,5", "vier"); None if there is none."""
-    norm = text.lower().replace(",", ".")
-    m = re.search(r"\d+(?:\.\d+)?", norm)
-    if m:
-        return float(m.group())
-    for word in normalise(text).split():
-        if word in _NUMBER_WORDS:
-            return float(_NUMBER_WORDS[word])
-    return None
 
 
 def _index_tokens(text: str, n_options: int) -> list[int] | None:
