@@ -31,6 +31,7 @@ from quiz.protocol import (
 )
 from quiz.render import RenderContext, render_recommendations, render_result
 from quiz.scoring import chosen_options, score
+from quiz.text import parse_number
 
 PHASES = ("new", "consent", "asking", "result", "stopped", "declined")
 
@@ -373,7 +374,7 @@ class Engine:
                     self._record(st, q, picked[:1], out)
                 return
         if q.kind == "number":
-            number = textmatch.parse_number(text)
+            number = parse_number(text)
             if number is not None:
                 self._record(st, q, number, out)
                 return
