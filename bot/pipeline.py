@@ -1,8 +1,9 @@
 """The one path every inbound message takes, whatever the channel.
 
 dedupe (idempotency key) -> lock the conversation -> load state -> inbound to engine event
-(payload, command, place, interpreter, free text) -> engine.step -> effects (recommendations,
-consent, erasure, leads, analytics) -> save state + events + key in ONE transaction -> replies.
+(bot.understand: payload, keywords, place, interpreter, options) -> engine.step -> effects
+(recommendations, consent, erasure, leads, analytics) -> save state + events + key in ONE
+transaction -> replies.
 
 Serialisation: on Postgres a transaction-scoped advisory lock per conversation (works across
 processes and replicas); on SQLite `BEGIN IMMEDIATE` (the database write lock), with an
@@ -23,21 +24,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.understand import Interpreter, Understand
 from quiz.effects import ConsentGiven, Effect, EraseData, Lead, NeedRecommendations, Track
 from quiz.engine import Engine, State, Step
 from quiz.messages import Reply, reply_from_dict, reply_to_dict
-from quiz.model import Question, Quiz
-from quiz.protocol import (
-    Command,
-    Event,
-    FreeText,
-    Language,
-    Recommendations,
-    Start,
-    Value,
-    decode,
-    decode_payload,
-)
+from quiz.model import Quiz
+from quiz.protocol import Event, Recommendations, Start
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,12 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Recommender = Callable[[dict[str, Any], int, int], Awaitable[tuple[list[dict[str, Any]], bool]]]
-Interpreter = Callable[[str, State, "Question | None", str], Awaitable["Event | None"]]
 InTransaction = Callable[["AsyncSession", str, list[Reply]], Awaitable[None]]
 
-# Commands a brand-new conversation may carry besides its implicit start (a client that
-# pre-answers the consent question or picks a language on its first message).
-_AFTER_START = frozenset({Command.CONSENT_YES, Command.CONSENT_NO, Command.CONSENT_MORE})
 _MAX_RECOMMENDATION_ROUNDS = 5
 
 
@@ -126,6 +114,7 @@ class Pipeline:
         quiz: Quiz | None = None,
         recommender: Recommender | None = None,
         interpreter: Interpreter | None = None,
+        understand: Understand | None = None,
     ) -> None:
         if quiz is None:
             from bot.content import load_quiz
@@ -135,14 +124,27 @@ class Pipeline:
         self.quiz = quiz
         self.engine = Engine(quiz)
         self.recommender = recommender
-        self.interpreter = interpreter
+        if understand is None:
+            from bot.geo.gazetteer import get_gazetteer
+
+            understand = Understand(
+                quiz, gazetteer=get_gazetteer(), interpreter=interpreter, on_error=_nlu_error
+            )
+        self.understand = understand
         self._hmac = hmac.new(settings.secret_key.encode(), digestmod=hashlib.sha256)
         self._db: TurnDatabase | None = None
         self._write_lock = asyncio.Lock()
         self._locks = _KeyedLocks()
-        self._gazetteer: Any = None
-        self._gazetteer_missing = False
         self._campaigns: Any = None
+
+    @property
+    def interpreter(self) -> Interpreter | None:
+        """The NLU hook of understanding (set later when the model loads in the background)."""
+        return self.understand.interpreter
+
+    @interpreter.setter
+    def interpreter(self, value: Interpreter | None) -> None:
+        self.understand.interpreter = value
 
     # ------------------------------------------------------------------ identities
 
@@ -244,58 +246,16 @@ class Pipeline:
         else:
             state = State.from_dict(conv["state"])
         turn = _Turn(state=state, channel=inbound.channel)
-        if conv is None or meta.get("start") or self._is_start(inbound):
+        if conv is None or meta.get("start") or self.understand.is_start(inbound):
             await self._step(turn, Start(lang=meta.get("lang"), campaign=meta.get("campaign")))
-            follow = self._after_start(inbound)
+            follow = self.understand.after_start(inbound)
             if follow is not None:
                 await self._step(turn, follow)
             return turn
-        event = await self._event(inbound, turn.state)
+        question = self.engine.current_question(turn.state)
+        event = await self.understand(inbound, turn.state, question)
         await self._step(turn, event)
         return turn
-
-    def _is_start(self, inbound: Inbound) -> bool:
-        raw = inbound.payload if inbound.payload is not None else inbound.text
-        return raw is not None and isinstance(decode_payload(raw), Start)
-
-    def _after_start(self, inbound: Inbound) -> Event | None:
-        raw = inbound.payload if inbound.payload is not None else inbound.text
-        event = decode_payload(raw) if raw is not None else None
-        if isinstance(event, Language) or event in _AFTER_START:
-            return event
-        return None
-
-    async def _event(self, inbound: Inbound, state: State) -> Event:
-        """The engine event for this inbound message."""
-        if inbound.payload is not None:
-            return decode(inbound.payload)
-        if inbound.location is not None:
-            return Value(self._location_value(*inbound.location), source="location")
-        text = (inbound.text or "").strip()
-        if text.startswith("/"):
-            return decode(text)
-        question = self.engine.current_question(state)
-        is_place = question is not None and question.kind == "place"
-        if is_place and text and self.engine.keywords.command(text) is None:
-            match = self._resolve_place(text)
-            if match is not None:
-                return Value(match, source="text")
-        if self.interpreter is not None and text:
-            try:
-                event = await self.interpreter(text, state, question, state.lang)
-            except Exception:
-                log.exception("interpreter failed; falling back to built-in matching")
-                from bot import metrics
-
-                metrics.error(inbound.channel, "interpreter")
-                event = None
-            if event is not None:
-                return event
-        if is_place and text:
-            match = self._find_place(text)
-            if match is not None:
-                return Value(match, source="text")
-        return FreeText(text)
 
     async def _step(self, turn: _Turn, event: Event) -> None:
         """engine.step plus every effect it asks for (recommendations loop back in)."""
@@ -344,41 +304,6 @@ class Pipeline:
             metrics.error(channel, "recommender")
             return [], False
         return list(items), bool(more)
-
-    # ------------------------------------------------------------------ places
-
-    def _geo(self) -> Any:
-        if self._gazetteer is None and not self._gazetteer_missing:
-            try:
-                from bot.geo.gazetteer import get_gazetteer
-            except ImportError:
-                self._gazetteer_missing = True
-                return None
-            self._gazetteer = get_gazetteer()
-        return self._gazetteer
-
-    def _resolve_place(self, text: str) -> dict[str, Any] | None:
-        geo = self._geo()
-        if geo is None:
-            return None
-        match = geo.resolve(text)
-        return dict(match.to_value()) if match is not None else None
-
-    def _find_place(self, text: str) -> dict[str, Any] | None:
-        geo = self._geo()
-        if geo is None or not hasattr(geo, "find_in_text"):
-            return None
-        found = geo.find_in_text(text)
-        return dict(found[0][2].to_value()) if found else None
-
-    def _location_value(self, lat: float, lon: float) -> dict[str, Any]:
-        geo = self._geo()
-        if geo is not None:
-            value = dict(geo.reverse(lat, lon).to_value())
-            # The PC4 centroid is kept rather than the exact position (less personal).
-            if value.get("lat") is not None and value.get("lon") is not None:
-                return value
-        return {"place": f"{lat:.3f}, {lon:.3f}", "lat": lat, "lon": lon}
 
     # ------------------------------------------------------------------ saving
 
@@ -441,6 +366,12 @@ class Pipeline:
             ),
         )
         return conversation_id
+
+
+def _nlu_error(channel: str) -> None:
+    from bot import metrics
+
+    metrics.error(channel, "interpreter")
 
 
 def _str_or_none(value: Any) -> str | None:

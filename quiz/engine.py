@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from quiz import textmatch
 from quiz.effects import ConsentGiven, Effect, EraseData, Lead, NeedRecommendations, Track
 from quiz.messages import Button, Buttons, Card, QuizMeta, Reply, Text
 from quiz.model import Question, Quiz
@@ -31,7 +30,6 @@ from quiz.protocol import (
 )
 from quiz.render import RenderContext, render_recommendations, render_result
 from quiz.scoring import chosen_options, score
-from quiz.text import parse_number
 
 PHASES = ("new", "consent", "asking", "result", "stopped", "declined")
 
@@ -93,7 +91,6 @@ class Engine:
 
     def __init__(self, quiz: Quiz) -> None:
         self.quiz = quiz
-        self.keywords = textmatch.Keywords.from_ui(quiz.ui)
 
     # ------------------------------------------------------------------ public API
 
@@ -112,8 +109,6 @@ class Engine:
             st.quiz_id = self.quiz.id
         st.lang = self._lang(st.lang)
         out = _Out()
-        if isinstance(event, FreeText):
-            event = self._understand(st, event.text.strip()) or event
         self._dispatch(st, event, out)
         return out.step(st)
 
@@ -352,7 +347,7 @@ class Engine:
             self._record(st, q, value, out)
             return
         if q.kind in ("choice", "scale", "multi") and q.options:
-            picked = textmatch.options_for_value(q, value)
+            picked = options_for_value(q, value)
             if picked:
                 if q.kind == "multi":
                     self._record(st, q, picked, out)
@@ -365,19 +360,8 @@ class Engine:
         self._not_understood(st, out)
 
     def _free_text(self, st: State, q: Question, text: str, out: _Out) -> None:
-        if q.kind in ("choice", "scale", "multi"):
-            picked = textmatch.match_options(q, text, st.lang, multi=q.kind == "multi")
-            if picked:
-                if q.kind == "multi":
-                    self._record(st, q, sorted(set(picked) | set(st.pending), key=q_order(q)), out)
-                else:
-                    self._record(st, q, picked[:1], out)
-                return
-        if q.kind == "number":
-            number = parse_number(text)
-            if number is not None:
-                self._record(st, q, number, out)
-                return
+        """Text nothing understood (bot.understand decided that): kept where text is asked."""
+        text = text.strip()
         if q.kind == "text" and text:
             self._record(st, q, text[:500], out)
             return
@@ -661,23 +645,6 @@ class Engine:
                 lines.append(f"- {self.t(st, 'my_data_profile')}: {profile.name[lang]}")
         return "\n".join(lines)
 
-    def _understand(self, st: State, text: str) -> Event | None:
-        """Built-in understanding of commands and yes/no (the NLU adds much more)."""
-        cmd = self.keywords.command(text)
-        if cmd is None:
-            return None
-        if cmd in ("yes", "no"):
-            if st.phase in ("consent", "declined"):
-                return Command.CONSENT_YES if cmd == "yes" else Command.CONSENT_NO
-            return None
-        if cmd == "start":
-            return Start() if st.phase in ("new", "declined") else Command.RESTART
-        if cmd.startswith("language:"):
-            return Language(cmd.split(":", 1)[1])
-        if cmd == "done":
-            return Done(st.current) if st.current else None
-        return Command(cmd)
-
     def _ctx(self, st: State) -> RenderContext:
         return RenderContext(self.quiz, st.lang)
 
@@ -686,6 +653,41 @@ class Engine:
 
     def t(self, st: State, key: str, **values: Any) -> str:
         return self.quiz.t(st.lang, key, **values)
+
+
+def options_for_value(q: Question, value: Any) -> list[str]:
+    """Options whose content `value` matches a value resolved elsewhere (an NLU entity)."""
+    values = value if isinstance(value, list) else [value]
+    picked: list[str] = []
+    numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if numeric and all(isinstance(o.value, int | float) for o in q.options if o.value is not None):
+        candidates = [o for o in q.options if isinstance(o.value, int | float)]
+        if candidates:
+            target = numeric[0]
+            if q.feeds == "age":
+                # Age options hold the lower bound of their bracket: the highest one reached.
+                reached = [o for o in candidates if o.value <= target]
+                chosen = (
+                    max(reached, key=lambda o: o.value)
+                    if reached
+                    else min(candidates, key=lambda o: o.value)
+                )
+            else:
+                # Hours options hold an upper bound: the smallest that covers the number.
+                covering = sorted(
+                    (o for o in candidates if o.value >= target), key=lambda o: o.value
+                )
+                chosen = covering[0] if covering else max(candidates, key=lambda o: o.value)
+            return [chosen.id]
+    for v in values:
+        for opt in q.options:
+            ov = opt.value
+            hit = ov == v or (isinstance(ov, list) and v in ov)
+            if isinstance(ov, dict) and isinstance(v, str):
+                hit = v in ov.get("days", []) or v in ov.get("dayparts", [])
+            if hit and opt.id not in picked:
+                picked.append(opt.id)
+    return picked
 
 
 def q_order(q: Question) -> Any:

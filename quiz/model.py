@@ -1,8 +1,8 @@
 """The typed quiz content model: taxonomies, limits, UI keys and the frozen dataclasses.
 
 A quiz is one language-neutral structure file (ids, weights, values) plus one text file per
-language; quiz.validate turns those into the objects below. This module imports nothing of
-the quiz package but the message kinds, so every other module may import it.
+language; quiz.validate turns those into the objects below. This module imports only the
+message kinds and the protocol's keyword names, so every other module may import it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from quiz.messages import QuestionKind
+from quiz.protocol import Keyword
 
 MOTIVES: tuple[str, ...] = (
     "values",
@@ -145,20 +146,7 @@ REQUIRED_UI_KEYS: tuple[str, ...] = (
     "reason_hours",
     "reason_wider",
     "reason_centre",
-    "keywords_yes",
-    "keywords_no",
-    "keywords_back",
-    "keywords_skip",
-    "keywords_restart",
-    "keywords_help",
-    "keywords_why",
-    "keywords_stop",
-    "keywords_resume",
-    "keywords_my_data",
-    "keywords_delete_data",
-    "keywords_done",
-    "keywords_start",
-    "keywords_language",
+    *(keyword.ui_key for keyword in Keyword),
 )
 
 # The `{name}` fields each UI text must carry (the engine fills them). Texts not listed here
@@ -195,10 +183,8 @@ UI_BUTTON_KEYS: tuple[str, ...] = (
 )
 # Command words: free text equal to one of these is read as the command, never as an answer.
 # yes/no only count as commands while consent is asked, so they may double as answers.
-COMMAND_KEYWORD_KEYS: tuple[str, ...] = tuple(
-    k for k in REQUIRED_UI_KEYS if k.startswith("keywords_")
-)
-CONTEXTUAL_KEYWORD_KEYS: tuple[str, ...] = ("keywords_yes", "keywords_no")
+COMMAND_KEYWORD_KEYS: tuple[str, ...] = tuple(keyword.ui_key for keyword in Keyword)
+CONTEXTUAL_KEYWORD_KEYS: tuple[str, ...] = (Keyword.YES.ui_key, Keyword.NO.ui_key)
 
 
 Texts = Mapping[str, str]  # language -> text

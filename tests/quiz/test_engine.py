@@ -1,4 +1,6 @@
-"""Engine behaviour: consent, answering by payload and text, navigation, privacy, results."""
+"""Engine behaviour: consent, answering by typed events, navigation, privacy, results.
+
+What free text means is bot.understand's (tests/bot/test_understand.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,18 @@ from bot.content import load_quiz
 from quiz.effects import ConsentGiven, EraseData, Lead, NeedRecommendations, Track
 from quiz.engine import Engine, State, Step
 from quiz.messages import Buttons, Card, Text
-from quiz.protocol import Command, Done, Event, FreeText, Recommendations, Start, Value, decode
+from quiz.protocol import (
+    Answer,
+    Command,
+    Done,
+    Event,
+    FreeText,
+    Language,
+    Recommendations,
+    Start,
+    Value,
+    decode,
+)
 
 UTRECHT = {"place": "Utrecht", "lat": 52.09, "lon": 5.12, "postcode": "3511"}
 RECS = (
@@ -78,34 +91,10 @@ def test_no_personal_answer_is_kept_without_consent(engine: Engine) -> None:
     assert step.state.phase == "consent"
 
 
-@pytest.mark.parametrize(
-    "text", ["2", "b", "B", "Iets nieuws leren", "iets nieuws leren!", "Iets niews leren"]
-)
-def test_free_text_answers_by_number_letter_label_and_typo(engine: Engine, text: str) -> None:
-    step = engine.step(consented(engine), FreeText(text))
+def test_an_understood_answer_is_recorded(engine: Engine) -> None:
+    step = engine.step(consented(engine), Answer("motive", ("learn",), final=True))
     assert step.state.answers["motive"] == ["learn"]
-
-
-def test_accents_and_case_do_not_matter(engine: Engine) -> None:
-    st = run(
-        engine,
-        [
-            decode(f"/a/{qid}/{oid}")
-            for qid, oid in [
-                ("motive", "values"),
-                ("gain", "skills"),
-                ("activity", "hands"),
-                ("saturday", "garden"),
-                ("party", "host"),
-                ("friends_say", "helpful"),
-                ("problem", "fix"),
-            ]
-        ],
-        consented(engine),
-    ).state
-    assert st.current == "place_pref"
-    step = engine.step(st, FreeText("MET EEN PERSOON"))  # label "Met één persoon"
-    assert step.state.answers["place_pref"] == ["one_on_one"]
+    assert step.state.current == "gain"
 
 
 def test_unknown_text_is_reasked_with_the_buttons(engine: Engine) -> None:
@@ -152,10 +141,10 @@ def test_multi_select_toggles_and_done(engine: Engine) -> None:
     assert step.state.current == "causes_what"
 
 
-def test_multi_select_by_text(engine: Engine) -> None:
+def test_multi_select_by_an_understood_answer(engine: Engine) -> None:
     st = consented(engine)
     st.current = "causes_what"
-    step = engine.step(st, FreeText("1 en 5"))
+    step = engine.step(st, Answer("causes_what", ("nature", "sport"), final=True))
     assert step.state.answers["causes_what"] == ["sport", "nature"]
 
 
@@ -240,7 +229,7 @@ def test_stop_and_resume_keep_the_answers(engine: Engine) -> None:
 
 def test_language_switch_keeps_progress(engine: Engine) -> None:
     st = run(engine, [decode("/a/motive/values")], consented(engine)).state
-    step = engine.step(st, FreeText("in english please"))
+    step = engine.step(st, Language("en"))
     assert step.state.lang == "en"
     assert step.state.answers == {"motive": ["values"]}
     q = questions(step)[0]
@@ -249,9 +238,9 @@ def test_language_switch_keeps_progress(engine: Engine) -> None:
 
 def test_my_data_and_delete(engine: Engine) -> None:
     st = run(engine, [decode("/a/motive/values")], consented(engine)).state
-    shown = engine.step(st, FreeText("mijn gegevens"))
+    shown = engine.step(st, Command.MY_DATA)
     assert "Iets goeds doen" in shown.replies[0].text  # type: ignore[union-attr]
-    gone = engine.step(st, FreeText("wis mijn gegevens"))
+    gone = engine.step(st, Command.DELETE_DATA)
     assert any(isinstance(e, EraseData) for e in gone.effects)
     assert gone.state.answers == {} and not gone.state.consent
 

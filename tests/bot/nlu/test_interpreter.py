@@ -1,4 +1,4 @@
-"""The pipeline's interpreter hook on the shipped quiz: the free-text examples of the issue
+"""The NLU step of understanding on the shipped quiz: the free-text examples of the issue
 become the events the engine needs, and the engine records the right answers."""
 
 from __future__ import annotations
@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from bot.content import load_quiz
+from bot.geo.gazetteer import get_gazetteer
 from bot.nlu.backends import SpacyBackend
 from bot.nlu.interpreter import NluInterpreter
 from bot.nlu.model import NluModel
+from bot.understand import Understand
 from quiz.engine import Engine, State
 from quiz.model import Option, Question
-from quiz.protocol import Command, Event, FreeText, Language, decode
+from quiz.protocol import Command, Event, Language, decode
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +43,11 @@ async def understand(
 
 
 async def answer(interpreter: NluInterpreter, engine: Engine, qid: str, text: str) -> Any:
+    """The whole understanding (bot.understand, with this interpreter as its NLU step)."""
     state = at(engine, qid)
-    event = await understand(interpreter, engine, state, text)
-    step = engine.step(state, event or FreeText(text))
+    whole = Understand(engine.quiz, gazetteer=get_gazetteer(), interpreter=interpreter)
+    event = await whole.text(text, state, engine.current_question(state))
+    step = engine.step(state, event)
     return step.state.answers.get(qid)
 
 
