@@ -13,6 +13,7 @@ from typing import Any
 from quiz.effects import ConsentGiven, Effect, EraseData, Lead, NeedRecommendations, Track
 from quiz.messages import Button, Buttons, Card, QuizMeta, Reply, Text
 from quiz.model import Question, Quiz
+from quiz.present import RenderContext, render_recommendations, render_result
 from quiz.protocol import (
     Answer,
     Command,
@@ -28,7 +29,6 @@ from quiz.protocol import (
     answer_payload,
     encode,
 )
-from quiz.render import RenderContext, render_recommendations, render_result
 from quiz.scoring import chosen_options, score
 
 PHASES = ("new", "consent", "asking", "result", "stopped", "declined")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from quiz.recommend import Candidate
+from quiz.ranking import Candidate
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from quiz.effects import NeedRecommendations
 from quiz.engine import Engine
 from quiz.messages import Buttons, Card
 from quiz.protocol import Recommendations, Start, Value, decode
-from quiz.recommend import ListSource, Query, recommend
-from tests.quiz.test_recommend import random_candidates, random_query
+from quiz.ranking import ListSource, Query, recommend
+from tests.quiz.test_ranking import random_candidates, random_query
 
 
 @pytest.mark.parametrize("seed", range(6))

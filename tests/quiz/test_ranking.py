@@ -1,4 +1,4 @@
-"""quiz.recommend: hard limits, soft fit, diversity, fallbacks and reasons (pure, no I/O)."""
+"""quiz.ranking: hard limits, soft fit, diversity, fallbacks and reasons (pure, no I/O)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from bot.content import load_quiz
 from quiz.model import ACTIVITIES, CAUSES, DAYPARTS, WEEKDAYS
-from quiz.recommend import (
+from quiz.ranking import (
     DEFAULT_RADIUS_KM,
     Candidate,
     ListSource,

@@ -9,7 +9,7 @@ from typing import Any
 from quiz.messages import Button, Buttons, Card, Reply, Text
 from quiz.model import Quiz
 from quiz.protocol import Command, Info, WantToHelp, encode
-from quiz.recommend import format_km
+from quiz.ranking import format_km
 
 
 def join_words(items: Sequence[str], joiner: str) -> str:
