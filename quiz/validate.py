@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -326,24 +326,32 @@ def _header(
 # --------------------------------------------------------------------------- structure
 
 
+def _entries(
+    raw: list[Any], path: str, what: str, sf: str, col: _Collector, where: str = ""
+) -> Iterator[tuple[int, str, dict[str, Any], str]]:
+    """The mappings of a list that carry a valid id not seen before: (index, path, it, id)."""
+    seen: set[str] = set()
+    for i, entry in enumerate(raw):
+        epath = f"{path}[{i}]"
+        if not isinstance(entry, dict):
+            col.add(sf, epath, "must be a mapping")
+            continue
+        eid = _id(entry.get("id"), sf, f"{epath}.id", col)
+        if eid is None:
+            continue
+        if eid in seen:
+            col.add(sf, f"{epath}.id", f"duplicate {what} id {eid!r}{where}")
+            continue
+        seen.add(eid)
+        yield i, epath, entry, eid
+
+
 def _profiles(raw_profiles: Any, sf: str, col: _Collector) -> list[_ProfileSpec]:
     if not isinstance(raw_profiles, list) or not raw_profiles:
         col.add(sf, "profiles", "must be a non-empty list")
         return []
     out: list[_ProfileSpec] = []
-    seen: set[str] = set()
-    for i, rp in enumerate(raw_profiles):
-        path = f"profiles[{i}]"
-        if not isinstance(rp, dict):
-            col.add(sf, path, "must be a mapping")
-            continue
-        pid = _id(rp.get("id"), sf, f"{path}.id", col)
-        if pid is None:
-            continue
-        if pid in seen:
-            col.add(sf, f"{path}.id", f"duplicate profile id {pid!r}")
-            continue
-        seen.add(pid)
+    for _, path, rp, pid in _entries(raw_profiles, "profiles", "profile", sf, col):
         _known_keys(rp, PROFILE_KEYS, sf, path, col)
         motives = _weights(rp.get("motives"), MOTIVES, sf, f"{path}.motives", col)
         activities = _weights(rp.get("activities"), ACTIVITIES, sf, f"{path}.activities", col)
@@ -361,22 +369,10 @@ def _questions(raw_questions: Any, sf: str, col: _Collector) -> list[_QuestionSp
     if not isinstance(raw_questions, list) or not raw_questions:
         col.add(sf, "questions", "must be a non-empty list")
         return []
-    out: list[_QuestionSpec] = []
-    seen: set[str] = set()
-    for i, rq in enumerate(raw_questions):
-        path = f"questions[{i}]"
-        if not isinstance(rq, dict):
-            col.add(sf, path, "must be a mapping")
-            continue
-        qid = _id(rq.get("id"), sf, f"{path}.id", col)
-        if qid is None:
-            continue
-        if qid in seen:
-            col.add(sf, f"{path}.id", f"duplicate question id {qid!r}")
-            continue
-        seen.add(qid)
-        out.append(_question(rq, qid, i, sf, col))
-    return out
+    return [
+        _question(rq, qid, i, sf, col)
+        for i, _, rq, qid in _entries(raw_questions, "questions", "question", sf, col)
+    ]
 
 
 def _question(rq: dict[str, Any], qid: str, i: int, sf: str, col: _Collector) -> _QuestionSpec:
@@ -448,19 +444,8 @@ def _options(
     raw_options: list[Any], q: _QuestionSpec, path: str, sf: str, col: _Collector
 ) -> list[_OptionSpec]:
     out: list[_OptionSpec] = []
-    seen: set[str] = set()
-    for j, ro in enumerate(raw_options):
-        opath = f"{path}.options[{j}]"
-        if not isinstance(ro, dict):
-            col.add(sf, opath, "must be a mapping")
-            continue
-        oid = _id(ro.get("id"), sf, f"{opath}.id", col)
-        if oid is None:
-            continue
-        if oid in seen:
-            col.add(sf, f"{opath}.id", f"duplicate option id {oid!r} in question {q.id!r}")
-            continue
-        seen.add(oid)
+    where = f" in question {q.id!r}"
+    for j, opath, ro, oid in _entries(raw_options, f"{path}.options", "option", sf, col, where):
         _known_keys(ro, OPTION_KEYS, sf, opath, col)
         motives = _weights(ro.get("motives"), MOTIVES, sf, f"{opath}.motives", col)
         activities = _weights(ro.get("activities"), ACTIVITIES, sf, f"{opath}.activities", col)
