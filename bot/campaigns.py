@@ -14,7 +14,6 @@ import json
 import logging
 import re
 import time
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +25,7 @@ from urllib.parse import quote
 from rapidfuzz.distance import Levenshtein
 
 from bot.config import Settings
+from quiz.text import fold as text_fold
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,7 @@ def validate_keyword(keyword: str) -> str:
 
 def fold(text: str) -> list[str]:
     """Lower case words without accents, punctuation or emoji."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return re.findall(r"[a-z0-9]+", plain)
+    return re.findall(r"[a-z0-9]+", text_fold(text).casefold())
 
 
 # Spelling variants that sound alike in Dutch, applied in order.

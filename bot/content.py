@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from quiz.model import ContentError, ContentInvalid, Quiz, load_yaml_text, parse_quiz
+from quiz.model import Quiz
+from quiz.validate import ContentError, ContentInvalid, load_yaml_text, parse_quiz
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "quiz" / "content"
 DEFAULT_QUIZ = "vrijwilligerskracht"

@@ -27,24 +27,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.channels.base import Outbound, RenderContext
-from quiz.engine import Engine, State, Step, parse_payload
-from quiz.events import (
-    Command,
-    ConsentGiven,
-    Effect,
-    EraseData,
-    Event,
-    FreeText,
-    Lead,
-    NeedRecommendations,
-    Payload,
-    Recommendations,
-    Start,
-    Track,
-    Value,
-)
+from bot.understand import Interpreter, Understand
+from quiz.effects import ConsentGiven, Effect, EraseData, Lead, NeedRecommendations, Track
+from quiz.engine import Engine, State, Step
 from quiz.messages import Reply, reply_from_dict, reply_to_dict
 from quiz.model import Question, Quiz
+from quiz.protocol import Event, Recommendations, Start
 
 if TYPE_CHECKING:
     from bot.campaigns import CampaignDirectory
@@ -54,11 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Recommender = Callable[[dict[str, Any], int, int], Awaitable[tuple[list[dict[str, Any]], bool]]]
-Interpreter = Callable[[str, State, "Question | None", str], Awaitable["Event | None"]]
 
-# Commands a brand-new conversation may carry besides its implicit start (a client that
-# pre-answers the consent question or picks a language on its first message).
-_AFTER_START = frozenset({"language", "consent_yes", "consent_no", "consent_more"})
 _MAX_RECOMMENDATION_ROUNDS = 5
 
 
@@ -95,6 +79,7 @@ class _Turn:
     state: State
     channel: str
     engine: Engine
+    understand: Understand
     replies: list[Reply] = field(default_factory=list)
     # The question on screen before this message (for renderers; None for a new conversation).
     question_before: Question | None = None
@@ -154,12 +139,32 @@ class Pipeline:
         self.engine = next(iter(self.engines.values()))
         self.quiz = self.engine.quiz
         self.recommender = recommender
-        self.interpreter = interpreter
+        if gazetteer is None:
+            from bot.geo.gazetteer import get_gazetteer
+
+            gazetteer = get_gazetteer()
+        # What free text means depends on the quiz (its options, its command words).
+        self.understanders = {
+            quiz_id: Understand(
+                e.quiz, gazetteer=gazetteer, interpreter=interpreter, on_error=_nlu_error
+            )
+            for quiz_id, e in self.engines.items()
+        }
+        self.understand = self.understanders[self.quiz.id]
         self._hmac = hmac.new(settings.secret_key.encode(), digestmod=hashlib.sha256)
         self._db = database
         self._locks = _KeyedLocks()
-        self._gazetteer: Any = gazetteer
         self._campaigns = campaigns
+
+    @property
+    def interpreter(self) -> Interpreter | None:
+        """The NLU hook of understanding (set later when the model loads in the background)."""
+        return self.understand.interpreter
+
+    @interpreter.setter
+    def interpreter(self, value: Interpreter | None) -> None:
+        for understand in self.understanders.values():
+            understand.interpreter = value
 
     # ------------------------------------------------------------------ identities
 
@@ -264,64 +269,19 @@ class Pipeline:
         else:
             state = State.from_dict(conv["state"])
             engine = self.engine_for(state)
-        turn = _Turn(state=state, channel=inbound.channel, engine=engine)
+        understand = self.understanders.get(engine.quiz.id, self.understand)
+        turn = _Turn(state=state, channel=inbound.channel, engine=engine, understand=understand)
         if conv is not None:
             turn.question_before = engine.current_question(state)
-        if conv is None or meta.get("start") or self._is_start(inbound):
+        if conv is None or meta.get("start") or understand.is_start(inbound):
             await self._step(turn, Start(lang=meta.get("lang"), campaign=meta.get("campaign")))
-            follow = self._after_start(inbound)
+            follow = understand.after_start(inbound)
             if follow is not None:
                 await self._step(turn, follow)
             return turn
-        event = await self._event(inbound, turn.state, engine)
+        event = await understand(inbound, turn.state, turn.question_before)
         await self._step(turn, event)
         return turn
-
-    def _is_start(self, inbound: Inbound) -> bool:
-        raw = inbound.payload if inbound.payload is not None else inbound.text
-        return raw is not None and isinstance(parse_payload(raw), Start)
-
-    def _after_start(self, inbound: Inbound) -> Event | None:
-        raw = inbound.payload if inbound.payload is not None else inbound.text
-        if raw is None or not raw.strip().startswith("/"):
-            return None
-        event = parse_payload(raw)
-        if isinstance(event, Command) and event.name in _AFTER_START:
-            return event
-        return None
-
-    async def _event(self, inbound: Inbound, state: State, engine: Engine) -> Event:
-        """The engine event for this inbound message."""
-        if inbound.payload is not None:
-            payload = inbound.payload.strip()
-            return Payload(payload) if payload.startswith("/") else FreeText(payload)
-        if inbound.location is not None:
-            return Value(self._location_value(*inbound.location), source="location")
-        text = (inbound.text or "").strip()
-        if text.startswith("/"):
-            return Payload(text)
-        question = engine.current_question(state)
-        is_place = question is not None and question.kind == "place"
-        if is_place and text and engine.keywords.command(text) is None:
-            match = self._resolve_place(text)
-            if match is not None:
-                return Value(match, source="text")
-        if self.interpreter is not None and text:
-            try:
-                event = await self.interpreter(text, state, question, state.lang)
-            except Exception:
-                log.exception("interpreter failed; falling back to built-in matching")
-                from bot import metrics
-
-                metrics.error(inbound.channel, "interpreter")
-                event = None
-            if event is not None:
-                return event
-        if is_place and text:
-            match = self._find_place(text)
-            if match is not None:
-                return Value(match, source="text")
-        return FreeText(text)
 
     async def _step(self, turn: _Turn, event: Event) -> None:
         """engine.step plus every effect it asks for (recommendations loop back in)."""
@@ -370,38 +330,6 @@ class Pipeline:
             metrics.error(channel, "recommender")
             return [], False
         return list(items), bool(more)
-
-    # ------------------------------------------------------------------ places
-
-    def _geo(self) -> Any:
-        if self._gazetteer is None:
-            from bot.geo.gazetteer import get_gazetteer
-
-            self._gazetteer = get_gazetteer()
-        return self._gazetteer
-
-    def _resolve_place(self, text: str) -> dict[str, Any] | None:
-        geo = self._geo()
-        if geo is None:
-            return None
-        match = geo.resolve(text)
-        return dict(match.to_value()) if match is not None else None
-
-    def _find_place(self, text: str) -> dict[str, Any] | None:
-        geo = self._geo()
-        if geo is None or not hasattr(geo, "find_in_text"):
-            return None
-        found = geo.find_in_text(text)
-        return dict(found[0][2].to_value()) if found else None
-
-    def _location_value(self, lat: float, lon: float) -> dict[str, Any]:
-        geo = self._geo()
-        if geo is not None:
-            value = dict(geo.reverse(lat, lon).to_value())
-            # The PC4 centroid is kept rather than the exact position (less personal).
-            if value.get("lat") is not None and value.get("lon") is not None:
-                return value
-        return {"place": f"{lat:.3f}, {lon:.3f}", "lat": lat, "lon": lon}
 
     # ------------------------------------------------------------------ saving
 
@@ -490,6 +418,12 @@ class Pipeline:
             OutboxInsert(outbound.channel, outbound.chat_id, dict(op), outbound.window_ends_at)
             for op in outbound.render(turn.replies, context)
         ]
+
+
+def _nlu_error(channel: str) -> None:
+    from bot import metrics
+
+    metrics.error(channel, "interpreter")
 
 
 def _str_or_none(value: Any) -> str | None:

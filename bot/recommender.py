@@ -3,8 +3,8 @@
 Vacancies are loaded from the database once into an in-memory catalogue: a grid index over
 their locations and column arrays of what ranking needs. A query then touches only the grid
 cells around the person and scores those candidates with vectorised arithmetic — the same
-sum, in the same order, as the pure reference in quiz/recommend.py (tests check they agree);
-quiz/recommend.py then applies fallbacks, diversity and reasons to the short list.
+sum, in the same order, as the pure reference in quiz/ranking.py (tests check they agree);
+quiz/ranking.py then applies fallbacks, diversity and reasons to the short list.
 
 The catalogue reloads when the data changes: an import in this process invalidates it at
 once; changes made elsewhere (another process, a replica) are noticed by a cheap signature
@@ -28,7 +28,7 @@ from bot.geo.distance import haversine_many_km
 from bot.geo.spatial import GridIndex
 from bot.leads.ranking import apply as responsive
 from quiz.model import ACTIVITIES, CAUSES, DAYPARTS, WEEKDAYS
-from quiz.recommend import (
+from quiz.ranking import (
     DECAY_KM,
     REMOTE_PROXIMITY,
     WEIGHTS,
@@ -48,7 +48,7 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-NO_DISTANCE = 1e9  # sorts like quiz.recommend.sort_key's "no distance"
+NO_DISTANCE = 1e9  # sorts like quiz.ranking.sort_key's "no distance"
 
 
 class _Columns:
@@ -79,7 +79,7 @@ _BITS = (np.arange(1 << len(ACTIVITIES))[:, None] >> np.arange(len(ACTIVITIES)))
 
 
 def _act_table(query: Query) -> FloatArray:
-    """quiz.recommend.activity_table, vectorised: mask -> best matching affinity."""
+    """quiz.ranking.activity_table, vectorised: mask -> best matching affinity."""
     aff = activity_affinity(query)
     per_bit = np.array([aff.get(a, 0.0) for a in ACTIVITIES], dtype=np.float64)
     table: FloatArray = np.where(_BITS, per_bit, 0.0).max(axis=1)
@@ -89,7 +89,7 @@ def _act_table(query: Query) -> FloatArray:
 class Catalogue:
     """All vacancies in memory: local ones in a grid index, remote ones, volunteer centres.
 
-    Implements quiz.recommend.CandidateSource.
+    Implements quiz.ranking.CandidateSource.
     """
 
     def __init__(self, candidates: Sequence[Candidate], cell_km: float = 4.0) -> None:
@@ -179,7 +179,7 @@ class Catalogue:
                     query.lat, query.lon, np.array([chosen.lat]), np.array([chosen.lon])
                 )[0]
             )
-        from quiz.recommend import score as pure_score
+        from quiz.ranking import score as pure_score
 
         return Scored(chosen, dist, pure_score(query, chosen, dist), "centre")
 
@@ -187,7 +187,7 @@ class Catalogue:
 
     @staticmethod
     def _score(query: Query, cols: _Columns, idx: IntArray, dist: FloatArray | None) -> FloatArray:
-        """quiz.recommend.score for many candidates: same terms, same order."""
+        """quiz.ranking.score for many candidates: same terms, same order."""
         w = WEIGHTS
         n = len(idx)
         if dist is None:
@@ -233,7 +233,7 @@ class Catalogue:
 
     @staticmethod
     def _top(score: FloatArray, dist: FloatArray | None, rank: IntArray, top: int) -> IntArray:
-        """Positions of the `top` best, ordered like quiz.recommend.sort_key."""
+        """Positions of the `top` best, ordered like quiz.ranking.sort_key."""
         n = len(score)
         sel: IntArray = np.arange(n, dtype=np.int64)
         if n > top:

@@ -10,25 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from quiz import textmatch
-from quiz.events import (
-    Command,
-    ConsentGiven,
-    Effect,
-    EraseData,
-    Event,
-    FreeText,
-    Lead,
-    NeedRecommendations,
-    Payload,
-    Recommendations,
-    Start,
-    Track,
-    Value,
-)
+from quiz.effects import ConsentGiven, Effect, EraseData, Lead, NeedRecommendations, Track
 from quiz.messages import Button, Buttons, Card, QuizMeta, Reply, Text
 from quiz.model import Question, Quiz
-from quiz.render import RenderContext, render_recommendations, render_result
+from quiz.present import RenderContext, render_recommendations, render_result
+from quiz.protocol import (
+    Answer,
+    Command,
+    Done,
+    Event,
+    FreeText,
+    Info,
+    Language,
+    Recommendations,
+    Start,
+    Value,
+    WantToHelp,
+    answer_payload,
+    encode,
+)
 from quiz.scoring import chosen_options, score
 
 PHASES = ("new", "consent", "asking", "result", "stopped", "declined")
@@ -86,59 +86,11 @@ class Step:
     effects: tuple[Effect, ...] = ()
 
 
-# Button payloads. Short enough for Telegram's 64-byte callback_data with 24-char ids.
-def answer_payload(question_id: str, option_id: str) -> str:
-    return f"/a/{question_id}/{option_id}"
-
-
-CONSENT_YES = "/consent/yes"
-CONSENT_NO = "/consent/no"
-CONSENT_MORE = "/consent/more"
-
-_SIMPLE_PAYLOADS: dict[str, Command] = {
-    "/back": Command("back"),
-    "/skip": Command("skip"),
-    "/restart": Command("restart"),
-    "/help": Command("help"),
-    "/why": Command("why"),
-    "/stop": Command("stop"),
-    "/resume": Command("resume"),
-    "/my_data": Command("my_data"),
-    "/delete_data": Command("delete_data"),
-    "/more": Command("more"),
-    CONSENT_YES: Command("consent_yes"),
-    CONSENT_NO: Command("consent_no"),
-    CONSENT_MORE: Command("consent_more"),
-}
-
-
-def parse_payload(payload: str) -> Event | None:
-    """Turn a button payload into an event; None when it is not one of ours."""
-    p = payload.strip()
-    if p in ("/start", "/begin"):
-        return Start()
-    if p in _SIMPLE_PAYLOADS:
-        return _SIMPLE_PAYLOADS[p]
-    parts = p.split("/")
-    if len(parts) == 3 and parts[1] == "lang":
-        return Command("language", parts[2])
-    if len(parts) == 3 and parts[1] == "done":
-        return Command("done", parts[2])
-    if len(parts) == 3 and parts[1] == "info":
-        return Command("info", parts[2])
-    if len(parts) == 3 and parts[1] == "help":
-        return Command("want_to_help", parts[2])
-    if len(parts) == 4 and parts[1] == "a":
-        return Payload(p)
-    return None
-
-
 class Engine:
     """The quiz conversation for one quiz (all its languages)."""
 
     def __init__(self, quiz: Quiz) -> None:
         self.quiz = quiz
-        self.keywords = textmatch.Keywords.from_ui(quiz.ui)
 
     # ------------------------------------------------------------------ public API
 
@@ -157,20 +109,6 @@ class Engine:
             st.quiz_id = self.quiz.id
         st.lang = self._lang(st.lang)
         out = _Out()
-        if isinstance(event, FreeText):
-            text = event.text.strip()
-            if text.startswith("/"):
-                parsed = parse_payload(text)
-                event = parsed if parsed is not None else FreeText(text)
-            else:
-                event = self._understand(st, text) or event
-        if isinstance(event, Payload):
-            parsed = parse_payload(event.payload)
-            if parsed is None:
-                self._not_understood(st, out)
-                return out.step(st)
-            if not isinstance(parsed, Payload):
-                event = parsed
         self._dispatch(st, event, out)
         return out.step(st)
 
@@ -180,34 +118,34 @@ class Engine:
         if isinstance(event, Start):
             self._start(st, event, out)
             return
-        if isinstance(event, Command) and event.name in ("language", "my_data", "delete_data"):
+        if isinstance(event, Language) or event in (Command.MY_DATA, Command.DELETE_DATA):
             self._global(st, event, out)
             return
         if st.phase == "new":
             self._start(st, Start(), out)
             return
-        if isinstance(event, Command) and event.name == "restart":
+        if event is Command.RESTART:
             self._restart(st, out)
             return
         if st.phase == "stopped":
-            if isinstance(event, Command) and event.name == "stop":
+            if event is Command.STOP:
                 out.say(self.t(st, "stopped"))
                 return
             self._resume(st, out)
             return
-        if isinstance(event, Command) and event.name == "stop":
+        if event is Command.STOP:
             st.stopped_phase = st.phase
             st.phase = "stopped"
             out.track("stopped", question=st.current)
             out.reply(
                 Buttons(
                     text=self.t(st, "stopped"),
-                    buttons=(Button(self.t(st, "resume"), "/resume"),),
+                    buttons=(Button(self.t(st, "resume"), encode(Command.RESUME)),),
                 )
             )
             return
         if st.phase == "declined":
-            if isinstance(event, Command) and event.name == "consent_yes":
+            if event is Command.CONSENT_YES:
                 self._consent(st, event, out)
             else:
                 self._ask_consent(st, out, intro=self.t(st, "declined"))
@@ -223,9 +161,9 @@ class Engine:
             return
         self._start(st, Start(), out)
 
-    def _global(self, st: State, event: Command, out: _Out) -> None:
-        if event.name == "language":
-            lang = event.arg if event.arg in self.quiz.languages else None
+    def _global(self, st: State, event: Language | Command, out: _Out) -> None:
+        if isinstance(event, Language):
+            lang = event.lang if event.lang in self.quiz.languages else None
             if lang is None:
                 # Toggle when no (known) language is named.
                 others = [lang for lang in self.quiz.languages if lang != st.lang]
@@ -235,7 +173,7 @@ class Engine:
             out.say(self.t(st, "language_changed"))
             self._reshow(st, out)
             return
-        if event.name == "my_data":
+        if event is Command.MY_DATA:
             out.track("data_shown")
             out.say(self._my_data(st))
             if st.phase != "new":
@@ -247,7 +185,10 @@ class Engine:
         st.__dict__.update(fresh.__dict__)
         out.effect(EraseData())
         out.reply(
-            Buttons(text=self.t(st, "deleted"), buttons=(Button(self.t(st, "restart"), "/start"),))
+            Buttons(
+                text=self.t(st, "deleted"),
+                buttons=(Button(self.t(st, "restart"), encode(Start())),),
+            )
         )
 
     # ------------------------------------------------------------------ phases
@@ -278,32 +219,31 @@ class Engine:
             Buttons(
                 text=self.t(st, "consent"),
                 buttons=(
-                    Button(self.t(st, "consent_yes"), CONSENT_YES),
-                    Button(self.t(st, "consent_no"), CONSENT_NO),
-                    Button(self.t(st, "consent_more"), CONSENT_MORE),
+                    Button(self.t(st, "consent_yes"), encode(Command.CONSENT_YES)),
+                    Button(self.t(st, "consent_no"), encode(Command.CONSENT_NO)),
+                    Button(self.t(st, "consent_more"), encode(Command.CONSENT_MORE)),
                 ),
             )
         )
 
     def _consent(self, st: State, event: Event, out: _Out) -> None:
-        name = event.name if isinstance(event, Command) else None
-        if name == "consent_yes":
+        if event is Command.CONSENT_YES:
             st.consent = True
             st.phase = "asking"
             out.effect(ConsentGiven())
             out.track("consent")
             out.track("quiz_started")
             self._ask(st, self.quiz.questions[0], out)
-        elif name == "consent_no":
+        elif event is Command.CONSENT_NO:
             st.phase = "declined"
             out.track("consent_declined")
             out.reply(
                 Buttons(
                     text=self.t(st, "declined"),
-                    buttons=(Button(self.t(st, "consent_yes"), CONSENT_YES),),
+                    buttons=(Button(self.t(st, "consent_yes"), encode(Command.CONSENT_YES)),),
                 )
             )
-        elif name in ("consent_more", "why", "help"):
+        elif event in (Command.CONSENT_MORE, Command.WHY, Command.HELP):
             self._ask_consent(st, out, intro=self.t(st, "consent_explained"))
         else:
             self._ask_consent(st, out, intro=self.t(st, "not_understood"))
@@ -313,23 +253,11 @@ class Engine:
         if q is None:
             st.current = self.quiz.questions[0].id
             q = self.quiz.questions[0]
-        if isinstance(event, Command):
+        if isinstance(event, Command | Done):
             self._command_while_asking(st, q, event, out)
             return
-        if isinstance(event, Payload):
-            _, _, qid, oid = event.payload.split("/", 3)
-            if qid != q.id or q.option(oid) is None:
-                # A stale tap on an earlier question's button: show where we are.
-                self._ask(st, q, out)
-                return
-            if q.kind == "multi":
-                if oid in st.pending:
-                    st.pending.remove(oid)
-                else:
-                    st.pending.append(oid)
-                self._ask(st, q, out, toggled=True)
-                return
-            self._record(st, q, [oid], out)
+        if isinstance(event, Answer):
+            self._answer(st, q, event, out)
             return
         if isinstance(event, Value):
             self._value(st, q, event, out)
@@ -342,8 +270,26 @@ class Engine:
             return
         self._not_understood(st, out)
 
-    def _command_while_asking(self, st: State, q: Question, cmd: Command, out: _Out) -> None:
-        name = cmd.name
+    def _answer(self, st: State, q: Question, event: Answer, out: _Out) -> None:
+        ids = [oid for oid in dict.fromkeys(event.option_ids) if q.option(oid) is not None]
+        if event.question_id != q.id or not ids or len(ids) != len(event.option_ids):
+            # A stale tap on an earlier question's button: show where we are.
+            self._ask(st, q, out)
+            return
+        if q.kind != "multi":
+            self._record(st, q, ids[:1], out)
+        elif event.final:
+            self._record(st, q, sorted(set(ids) | set(st.pending), key=q_order(q)), out)
+        else:
+            for oid in ids:
+                if oid in st.pending:
+                    st.pending.remove(oid)
+                else:
+                    st.pending.append(oid)
+            self._ask(st, q, out, toggled=True)
+
+    def _command_while_asking(self, st: State, q: Question, cmd: Command | Done, out: _Out) -> None:
+        name = cmd.value if isinstance(cmd, Command) else "done"
         if name == "back":
             if not st.history:
                 out.say(self.t(st, "nothing_to_go_back_to"))
@@ -384,7 +330,7 @@ class Engine:
                 return
             if not st.pending:
                 if q.skippable:
-                    self._command_while_asking(st, q, Command("skip"), out)
+                    self._command_while_asking(st, q, Command.SKIP, out)
                 else:
                     out.say(self.t(st, "multi_hint"))
                     self._ask(st, q, out)
@@ -401,7 +347,7 @@ class Engine:
             self._record(st, q, value, out)
             return
         if q.kind in ("choice", "scale", "multi") and q.options:
-            picked = textmatch.options_for_value(q, value)
+            picked = options_for_value(q, value)
             if picked:
                 if q.kind == "multi":
                     self._record(st, q, picked, out)
@@ -414,19 +360,8 @@ class Engine:
         self._not_understood(st, out)
 
     def _free_text(self, st: State, q: Question, text: str, out: _Out) -> None:
-        if q.kind in ("choice", "scale", "multi"):
-            picked = textmatch.match_options(q, text, st.lang, multi=q.kind == "multi")
-            if picked:
-                if q.kind == "multi":
-                    self._record(st, q, sorted(set(picked) | set(st.pending), key=q_order(q)), out)
-                else:
-                    self._record(st, q, picked[:1], out)
-                return
-        if q.kind == "number":
-            number = textmatch.parse_number(text)
-            if number is not None:
-                self._record(st, q, number, out)
-                return
+        """Text nothing understood (bot.understand decided that): kept where text is asked."""
+        text = text.strip()
         if q.kind == "text" and text:
             self._record(st, q, text[:500], out)
             return
@@ -500,44 +435,37 @@ class Engine:
                 for reply in render_recommendations(ctx, items, more=event.more_available):
                     out.reply(reply)
             return
-        if isinstance(event, Command):
-            if event.name == "more":
-                out.effect(
-                    NeedRecommendations(
-                        query=self.recommendation_query(st), offset=st.rec_offset + 3
-                    )
-                )
+        if event is Command.MORE:
+            out.effect(
+                NeedRecommendations(query=self.recommendation_query(st), offset=st.rec_offset + 3)
+            )
+            return
+        if isinstance(event, Info | WantToHelp):
+            rec = self._rec(st, event.vacancy_id)
+            if rec is None:
+                self._finished_hint(st, out)
                 return
-            if event.name == "info" and event.arg:
-                rec = self._rec(st, event.arg)
-                if rec is None:
-                    self._finished_hint(st, out)
-                    return
+            if isinstance(event, Info):
                 out.track("more_info")
                 out.reply(ctx.vacancy_details(rec))
                 return
-            if event.name == "want_to_help" and event.arg:
-                rec = self._rec(st, event.arg)
-                if rec is None:
-                    self._finished_hint(st, out)
-                    return
-                out.effect(Lead(vacancy_id=event.arg))
-                out.track("want_to_help")
-                out.reply(ctx.contact_details(rec))
-                return
-            if event.name == "back" and st.history:
-                # Go back into the quiz from the result.
-                st.phase = "asking"
-                last = self.quiz.question(st.history[-1])
-                st.current = last.id if last else self.quiz.questions[0].id
-                self._command_while_asking(st, last or self.quiz.questions[0], event, out)
-                return
+            out.effect(Lead(vacancy_id=event.vacancy_id))
+            out.track("want_to_help")
+            out.reply(ctx.contact_details(rec))
+            return
+        if event is Command.BACK and st.history:
+            # Go back into the quiz from the result.
+            st.phase = "asking"
+            last = self.quiz.question(st.history[-1])
+            st.current = last.id if last else self.quiz.questions[0].id
+            self._command_while_asking(st, last or self.quiz.questions[0], Command.BACK, out)
+            return
         self._finished_hint(st, out)
 
     def _finished_hint(self, st: State, out: _Out) -> None:
-        buttons = [Button(self.t(st, "restart"), "/restart")]
+        buttons = [Button(self.t(st, "restart"), encode(Command.RESTART))]
         if st.more_available:
-            buttons.insert(0, Button(self.t(st, "show_more"), "/more"))
+            buttons.insert(0, Button(self.t(st, "show_more"), encode(Command.MORE)))
         out.reply(Buttons(text=self.t(st, "finished_hint"), buttons=tuple(buttons)))
 
     def _restart(self, st: State, out: _Out) -> None:
@@ -577,7 +505,7 @@ class Engine:
             out.reply(
                 Buttons(
                     text=self.t(st, "stopped"),
-                    buttons=(Button(self.t(st, "resume"), "/resume"),),
+                    buttons=(Button(self.t(st, "resume"), encode(Command.RESUME)),),
                 )
             )
 
@@ -598,11 +526,11 @@ class Engine:
         lang = st.lang
         if not toggled:
             out.track("question_shown", question=q.id)
-        nav = [Button(self.t(st, "why_button"), "/why")]
+        nav = [Button(self.t(st, "why_button"), encode(Command.WHY))]
         if st.history:
-            nav.append(Button(self.t(st, "back"), "/back"))
+            nav.append(Button(self.t(st, "back"), encode(Command.BACK)))
         if q.skippable:
-            nav.append(Button(self.t(st, "skip"), "/skip"))
+            nav.append(Button(self.t(st, "skip"), encode(Command.SKIP)))
         text = q.text[lang]
         if q.kind == "multi" and not toggled:
             text = f"{text}\n{self.t(st, 'multi_hint')}"
@@ -621,7 +549,7 @@ class Engine:
                 buttons=buttons,
                 quiz=meta,
                 multi=q.kind == "multi",
-                done=Button(self.t(st, "done"), f"/done/{q.id}") if q.kind == "multi" else None,
+                done=Button(self.t(st, "done"), encode(Done(q.id))) if q.kind == "multi" else None,
                 allow_location=q.kind == "place",
                 nav=tuple(nav),
             )
@@ -717,23 +645,6 @@ class Engine:
                 lines.append(f"- {self.t(st, 'my_data_profile')}: {profile.name[lang]}")
         return "\n".join(lines)
 
-    def _understand(self, st: State, text: str) -> Event | None:
-        """Built-in understanding of commands and yes/no (the NLU adds much more)."""
-        cmd = self.keywords.command(text)
-        if cmd is None:
-            return None
-        if cmd in ("yes", "no"):
-            if st.phase in ("consent", "declined"):
-                return Command("consent_yes" if cmd == "yes" else "consent_no")
-            return None
-        if cmd == "start":
-            return Start() if st.phase in ("new", "declined") else Command("restart")
-        if cmd.startswith("language:"):
-            return Command("language", cmd.split(":", 1)[1])
-        if cmd in ("done",) and st.current:
-            return Command("done", st.current)
-        return Command(cmd)  # type: ignore[arg-type]
-
     def _ctx(self, st: State) -> RenderContext:
         return RenderContext(self.quiz, st.lang)
 
@@ -742,6 +653,41 @@ class Engine:
 
     def t(self, st: State, key: str, **values: Any) -> str:
         return self.quiz.t(st.lang, key, **values)
+
+
+def options_for_value(q: Question, value: Any) -> list[str]:
+    """Options whose content `value` matches a value resolved elsewhere (an NLU entity)."""
+    values = value if isinstance(value, list) else [value]
+    picked: list[str] = []
+    numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if numeric and all(isinstance(o.value, int | float) for o in q.options if o.value is not None):
+        candidates = [o for o in q.options if isinstance(o.value, int | float)]
+        if candidates:
+            target = numeric[0]
+            if q.feeds == "age":
+                # Age options hold the lower bound of their bracket: the highest one reached.
+                reached = [o for o in candidates if o.value <= target]
+                chosen = (
+                    max(reached, key=lambda o: o.value)
+                    if reached
+                    else min(candidates, key=lambda o: o.value)
+                )
+            else:
+                # Hours options hold an upper bound: the smallest that covers the number.
+                covering = sorted(
+                    (o for o in candidates if o.value >= target), key=lambda o: o.value
+                )
+                chosen = covering[0] if covering else max(candidates, key=lambda o: o.value)
+            return [chosen.id]
+    for v in values:
+        for opt in q.options:
+            ov = opt.value
+            hit = ov == v or (isinstance(ov, list) and v in ov)
+            if isinstance(ov, dict) and isinstance(v, str):
+                hit = v in ov.get("days", []) or v in ov.get("dayparts", [])
+            if hit and opt.id not in picked:
+                picked.append(opt.id)
+    return picked
 
 
 def q_order(q: Question) -> Any:
@@ -772,4 +718,4 @@ class _Out:
         return Step(state=st, replies=tuple(self.replies), effects=tuple(self.effects))
 
 
-__all__ = ["Card", "Engine", "State", "Step", "answer_payload", "parse_payload"]
+__all__ = ["Card", "Engine", "State", "Step", "answer_payload"]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bot.content import CONTENT_DIR, DEFAULT_QUIZ, load_quiz_file, resolve_structure
-from quiz.model import ContentError, ContentInvalid
+from quiz.validate import ContentError, ContentInvalid
 
 if TYPE_CHECKING:
     from quiz.model import Quiz

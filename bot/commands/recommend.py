@@ -51,7 +51,7 @@ def command(
     from bot.orgs.queries import load_candidates
     from bot.recommender import Catalogue
     from bot.store.migrate import upgrade
-    from quiz.recommend import recommend
+    from quiz.ranking import recommend
 
     url = get_settings().database_url
     upgrade(url)

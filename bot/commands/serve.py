@@ -26,10 +26,8 @@ def prepare_now(settings: Settings) -> str | None:
     """Demo organisations for an empty database and the NLU model (bot.startup.prepare)."""
     import asyncio
 
-    try:
-        from bot.startup import prepare
-    except ImportError:
-        return None
+    from bot.startup import prepare
+
     done = asyncio.run(prepare(settings, quiet=True))
     return "; ".join(done[1:]) or None
 

@@ -8,18 +8,14 @@ so "'s-Hertogenbosch", "s hertogenbosch" and "’s-Hertogenbosch" meet in one ke
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
+
+from quiz.text import strip_accents
 
 _APOSTROPHES = "'’‘`´"
 _SEPARATORS = re.compile(r"[\s\-./,;:()\[\]]+")
 _WORD = re.compile(r"[^\W_]+(?:['’‘`´][^\W_]+)*(?:-[^\W_'’‘`´]+)*", re.UNICODE)
 _LEADING_APOSTROPHE = re.compile(r"['’‘`´](?=s\b|t\b)", re.IGNORECASE)
-
-
-def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _token(word: str) -> str:

@@ -19,9 +19,8 @@ from bot import clock
 from bot.leads import store
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
     from quiz.recommend import CandidateSource, Query, Scored
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 TTL_S = 30.0
 PENALTY_PER_LATE_LEAD = 0.1

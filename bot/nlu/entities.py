@@ -107,11 +107,9 @@ def _entity(name: str, value: Any, start: int, end: int) -> Entity:
 
 
 def default_place_finder() -> PlaceFinder | None:
-    """The gazetteer's find_in_text, when the geo package is installed and has data."""
-    try:
-        from bot.geo.gazetteer import get_gazetteer
-    except ImportError:
-        return None
+    """The gazetteer's find_in_text, when its data is there."""
+    from bot.geo.gazetteer import get_gazetteer
+
     try:
         gazetteer = get_gazetteer()
     except Exception:  # no data shipped: run without places rather than fail every parse

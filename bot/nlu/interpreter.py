@@ -1,44 +1,46 @@
-"""The pipeline's interpreter hook: free text -> an engine event (or None).
+"""The NLU step of understanding (bot.understand, step 3): free text -> an event, or None.
 
-Order of decisions (first that applies wins):
- 1. the text names an option exactly ("2", "de tweede", the label)      -> the answer
+Order of decisions inside this step (first that applies wins):
+ 1. the NLU parse names an option exactly ("de tweede", the label)      -> the answer
  2. a confident global intent (help, back, skip, stop, restart, why, my data, delete my data,
-    change language, a human please)                                     -> Command
+    change language, a human please)                                     -> Command / Language
     affirm/deny while consent is asked                                    -> consent_yes/no
- 3. the option matcher clears its threshold                              -> the answer
- 4. the entity the question expects: place/postcode, hours, days and dayparts, causes, an
-    activity, an age, a number                                           -> the answer
- 5. the text is clearly in the other language                            -> Command(language)
- 6. nothing                                                              -> None (the engine's
-    own matching runs and, failing that, re-asks with the buttons)
-Answers are Payload("/a/<q>/<o>") for one option; for a multiple-choice question a Value with
-the chosen options' values, which the engine records as those options (textmatch.options_for_value).
+ 3. the parse's option clears the matcher's threshold                    -> the answer
+ 4. the entity the question expects: hours, days and dayparts, causes, an activity, an age,
+    a number                                                              -> the answer
+ 5. the text is clearly in the other language                            -> Language
+ 6. nothing                                                              -> None
+Options come from the NLU parse result (`option`, produced by bot.nlu.options.OptionMatcher,
+the same matcher bot.understand uses without NLU). Places are not decided here: the gazetteer
+step of bot.understand runs before and after this one.
+Answers are Answer(q, (o,)) for one option; for a multiple-choice question a Value with
+the chosen options' values, which the engine records as those options.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from bot.nlu.backends import NluBackend
-from bot.nlu.options import OptionSpec
-from quiz.engine import State, answer_payload
-from quiz.events import Command, Event, Payload, Value
+from bot.understand import option_specs
+from quiz.engine import State
 from quiz.model import DAYPARTS, WEEKDAYS, Option, Question
+from quiz.protocol import Answer, Command, Done, Event, Language, Value
 
 # Which intents act globally, and as which engine command.
-GLOBAL_COMMANDS: dict[str, str] = {
-    "help": "help",
-    "contact_human": "help",
-    "why": "why",
-    "back": "back",
-    "skip": "skip",
-    "stop": "stop",
-    "restart": "restart",
-    "my_data": "my_data",
-    "delete_data": "delete_data",
-    "change_language": "language",
+GLOBAL_COMMANDS: dict[str, Command] = {
+    "help": Command.HELP,
+    "contact_human": Command.HELP,
+    "why": Command.WHY,
+    "back": Command.BACK,
+    "skip": Command.SKIP,
+    "stop": Command.STOP,
+    "restart": Command.RESTART,
+    "my_data": Command.MY_DATA,
+    "delete_data": Command.DELETE_DATA,
 }
+CHANGE_LANGUAGE = "change_language"
 INTENT_THRESHOLD = 0.6
 # Acting on these wrongly costs the person their answers: ask for more certainty.
 STRICT_THRESHOLDS = {"delete_data": 0.85, "restart": 0.75}
@@ -46,70 +48,17 @@ EXACT_OPTION = 0.97  # a position or an exact label beats any intent
 SWITCH_CONFIDENCE = 0.95
 SWITCH_MIN_WORDS = 3
 
-PlaceResolver = Callable[[str, str], Any]  # (text, lang) -> GeoMatch | None
-
-
-def default_place_resolver() -> PlaceResolver | None:
-    try:
-        from bot.geo.gazetteer import get_gazetteer
-    except ImportError:
-        return None
-    gazetteer = get_gazetteer()
-    resolver: PlaceResolver = gazetteer.resolve
-    return resolver
-
-
-# Per question object (the quiz is loaded once): id -> (the question, its specs).
-_SPECS: dict[int, tuple[Question, list[OptionSpec]]] = {}
-_SPECS_SIZE = 256
-
-
-def option_specs(question: Question) -> list[OptionSpec]:
-    """The matcher's view of a question's options: every language's title and synonyms."""
-    cached = _SPECS.get(id(question))
-    if cached is not None and cached[0] is question:
-        return cached[1]
-    specs = _option_specs(question)
-    if len(_SPECS) >= _SPECS_SIZE:
-        _SPECS.pop(next(iter(_SPECS)))
-    _SPECS[id(question)] = (question, specs)
-    return specs
-
-
-def _option_specs(question: Question) -> list[OptionSpec]:
-    out = []
-    for opt in question.options:
-        names = list(opt.title.values())
-        for syns in opt.synonyms.values():
-            names.extend(syns)
-        out.append(
-            OptionSpec(
-                id=opt.id,
-                names=tuple(dict.fromkeys(n for n in names if n)),
-                descriptions=tuple(d for d in opt.description.values() if d),
-            )
-        )
-    return out
-
 
 class NluInterpreter:
     def __init__(
         self,
         backend: NluBackend,
         languages: Sequence[str] = ("nl", "en"),
-        place_resolver: PlaceResolver | str | None = "default",
         intent_threshold: float = INTENT_THRESHOLD,
     ) -> None:
         self.backend = backend
         self.languages = tuple(languages)
         self.intent_threshold = intent_threshold
-        self._place_resolver = place_resolver
-
-    @property
-    def place_resolver(self) -> PlaceResolver | None:
-        if self._place_resolver == "default":
-            self._place_resolver = default_place_resolver()
-        return self._place_resolver  # type: ignore[return-value]
 
     async def __call__(
         self, text: str, state: State, question: Question | None, lang: str
@@ -148,19 +97,15 @@ class NluInterpreter:
         if confidence < needed:
             return None
         if name in ("affirm", "deny") and state.phase in ("consent", "declined"):
-            return Command("consent_yes" if name == "affirm" else "consent_no")
+            return Command.CONSENT_YES if name == "affirm" else Command.CONSENT_NO
         if name == "affirm" and question is not None and question.kind == "multi" and state.pending:
-            return Command("done", question.id)
-        command = GLOBAL_COMMANDS.get(name)
-        if command is None:
-            return None
-        if command == "language":
+            return Done(question.id)
+        if name == CHANGE_LANGUAGE:
             wanted = [
                 e["value"] for e in result.get("entities") or [] if e.get("entity") == "language"
             ]
-            arg = next((v for v in wanted if v in self.languages), None)
-            return Command("language", arg)
-        return Command(command)  # type: ignore[arg-type]
+            return Language(next((v for v in wanted if v in self.languages), None))
+        return GLOBAL_COMMANDS.get(name)
 
     # ------------------------------------------------------------------ answers
 
@@ -168,7 +113,7 @@ class NluInterpreter:
         self, q: Question, state: State, ids: list[str], text: str, lang: str
     ) -> Event | None:
         if q.kind != "multi":
-            return Payload(answer_payload(q.id, ids[0]))
+            return Answer(q.id, (ids[0],))
         if len(ids) == 1:
             many = self.backend.matcher.match_many(text, option_specs(q), lang)
             ids = [m.id for m in many] or ids
@@ -180,7 +125,7 @@ class NluInterpreter:
         if chosen and all(o.value is not None for o in chosen):
             return Value([o.value for o in chosen])
         if len(ids) == 1:
-            return Payload(answer_payload(q.id, ids[0]))  # toggles; "klaar" records
+            return Answer(q.id, (ids[0],))  # toggles; "klaar" records
         return None
 
     def _pick(self, q: Question, state: State, options: list[Option]) -> Event | None:
@@ -188,7 +133,7 @@ class NluInterpreter:
             return None
         if q.kind == "multi":
             return self._multi(q, state, [o.id for o in options])
-        return Payload(answer_payload(q.id, options[0].id))
+        return Answer(q.id, (options[0].id,))
 
     def _from_entities(
         self, q: Question, state: State, result: dict[str, Any], text: str, lang: str
@@ -208,7 +153,7 @@ class NluInterpreter:
             by_type.setdefault(e["entity"], []).append(e["value"])
 
         if q.kind == "place":
-            return self._place(by_type, text, lang)
+            return None  # places are bot.understand's (the gazetteer, before and after NLU)
         if q.feeds == "hours" and by_type.get("hours"):
             return Value(by_type["hours"][0])
         if q.kind == "number":
@@ -231,17 +176,6 @@ class NluInterpreter:
                 return self._pick(q, state, picked)
         return None
 
-    def _place(self, by_type: dict[str, list[Any]], text: str, lang: str) -> Event | None:
-        resolver = self.place_resolver
-        if resolver is None:
-            return None
-        for key in ("postcode", "place"):
-            for value in by_type.get(key, []):
-                match = resolver(str(value), lang)
-                if match is not None:
-                    return Value(match.to_value())
-        return None
-
     # ------------------------------------------------------------------ language
 
     def _language_switch(self, result: dict[str, Any], text: str, lang: str) -> Event | None:
@@ -256,7 +190,7 @@ class NluInterpreter:
             and confidence >= SWITCH_CONFIDENCE
             and len(text.split()) >= SWITCH_MIN_WORDS
         ):
-            return Command("language", name)
+            return Language(name)
         return None
 
 

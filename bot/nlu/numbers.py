@@ -11,22 +11,10 @@ import re
 from dataclasses import dataclass
 
 from bot.nlu.tokens import Tok, tokens
+from quiz.text import NUMBER_WORDS, TENS
 
-_UNITS = {
-    "nul": 0, "zero": 0,
-    "een": 1, "one": 1, "twee": 2, "two": 2, "drie": 3, "three": 3, "vier": 4, "four": 4,
-    "vijf": 5, "five": 5, "zes": 6, "six": 6, "zeven": 7, "seven": 7, "acht": 8, "eight": 8,
-    "negen": 9, "nine": 9, "tien": 10, "ten": 10, "elf": 11, "eleven": 11,
-    "twaalf": 12, "twelve": 12, "dertien": 13, "thirteen": 13, "veertien": 14,
-    "fourteen": 14, "vijftien": 15, "fifteen": 15, "zestien": 16, "sixteen": 16,
-    "zeventien": 17, "seventeen": 17, "achttien": 18, "eighteen": 18,
-    "negentien": 19, "nineteen": 19,
-}  # fmt: skip
-_TENS = {
-    "twintig": 20, "twenty": 20, "dertig": 30, "thirty": 30, "veertig": 40, "forty": 40,
-    "vijftig": 50, "fifty": 50, "zestig": 60, "sixty": 60, "zeventig": 70, "seventy": 70,
-    "tachtig": 80, "eighty": 80, "negentig": 90, "ninety": 90,
-}  # fmt: skip
+_UNITS = NUMBER_WORDS
+_TENS = TENS
 _FRACTIONS = {"anderhalf": 1.5, "half": 0.5, "halve": 0.5, "halfuur": 0.5, "kwartier": 0.25}
 _ARTICLES = {"een", "a", "an"}
 _DUTCH_COMPOUND = re.compile(

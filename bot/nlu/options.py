@@ -21,32 +21,15 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.nlu.tokens import norm_phrase
+from quiz.text import NUMBER_WORDS, ORDINALS
 
 DEFAULT_THRESHOLD = 0.6
 PREPARED_CACHE_SIZE = 256  # option sets kept prepared (a quiz has a few dozen, per language)
 
 Lemmatize = Callable[[str, tuple[str, ...]], tuple[str, ...]]  # (lang, tokens) -> lemmas
 
-_ORDINALS = {
-    "eerste": 1, "first": 1, "1e": 1, "1ste": 1, "1st": 1,
-    "tweede": 2, "second": 2, "2e": 2, "2de": 2, "2nd": 2,
-    "derde": 3, "third": 3, "3e": 3, "3de": 3, "3rd": 3,
-    "vierde": 4, "fourth": 4, "4e": 4, "4de": 4, "4th": 4,
-    "vijfde": 5, "fifth": 5, "5e": 5, "5de": 5, "5th": 5,
-    "zesde": 6, "sixth": 6, "6e": 6, "6de": 6, "6th": 6,
-    "zevende": 7, "seventh": 7, "7e": 7, "7de": 7, "7th": 7,
-    "achtste": 8, "eighth": 8, "8e": 8, "8ste": 8, "8th": 8,
-    "negende": 9, "ninth": 9, "9e": 9, "9de": 9, "9th": 9,
-    "tiende": 10, "tenth": 10, "10e": 10, "10de": 10, "10th": 10,
-    "laatste": -1, "last": -1, "onderste": -1, "bottom": -1,
-    "voorlaatste": -2, "penultimate": -2,
-    "bovenste": 1, "top": 1,
-}  # fmt: skip
-_NUMBER_WORDS = {
-    "een": 1, "one": 1, "twee": 2, "two": 2, "drie": 3, "three": 3, "vier": 4, "four": 4,
-    "vijf": 5, "five": 5, "zes": 6, "six": 6, "zeven": 7, "seven": 7, "acht": 8, "eight": 8,
-    "negen": 9, "nine": 9, "tien": 10, "ten": 10,
-}  # fmt: skip
+_ORDINALS = ORDINALS
+_NUMBER_WORDS = NUMBER_WORDS
 _MIDDLE = {"middelste", "middle"}
 
 

@@ -58,7 +58,8 @@ def build_interpreter(settings: Settings) -> NluInterpreter | None:
         backend = SpacyBackend(model)
     else:
         log.warning(
-            "no NLU model in %s: free text uses the engine's matching only", settings.model_dir
+            "no NLU model in %s: free text uses keywords, places and the option matcher only",
+            settings.model_dir,
         )
         return None
     languages = model.meta.languages if model is not None else ["nl", "en"]

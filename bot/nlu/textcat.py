@@ -24,7 +24,7 @@ from thinc.layers.resizable import resize_linear_weighted
 from thinc.types import Floats2d
 
 from bot.nlu import lemmatizer as _lemmatizer  # noqa: F401  (registers "vk_lemmatizer")
-from bot.nlu.tokens import fold
+from quiz.text import fold
 
 DEFAULT_ARCHITECTURE = "subword"
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from quiz.text import fold
 
 # One message is tokenised by several extractors in turn; the last few texts are kept.
 CACHE_SIZE = 1024
@@ -21,12 +22,6 @@ class Tok:
     norm: str
     start: int
     end: int
-
-
-def fold(text: str) -> str:
-    """Lower case without accents ("één" -> "een", "Coördineren" -> "coordineren")."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def tokens(text: str) -> list[Tok]:

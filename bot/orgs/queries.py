@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from quiz.recommend import Candidate
+from quiz.ranking import Candidate
 
 
 @dataclass(frozen=True)

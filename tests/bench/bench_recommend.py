@@ -4,7 +4,7 @@ Run (not part of the unit run; the file name keeps it out of default collection)
 
     .venv/bin/pytest tests/bench/bench_recommend.py -m bench -p no:randomly -q -s
 
-Prints p50/p95/p99 of `quiz.recommend.recommend` over bot.recommender.Catalogue for 2 000
+Prints p50/p95/p99 of `quiz.ranking.recommend` over bot.recommender.Catalogue for 2 000
 varied queries (random real PC4 locations, profiles, causes, hours, days, ages), wall-clock
 and CPU time, and asserts the CPU-time p99 stays under 5 ms (wall-clock p99 equals it on an
 idle machine; on a shared one it also measures waiting for a core). The import benchmark
@@ -30,7 +30,7 @@ from bot.geo.gazetteer import get_gazetteer
 from bot.orgs.demo import generate
 from bot.recommender import Catalogue, prepare_query
 from quiz.model import ACTIVITIES, CAUSES, DAYPARTS, WEEKDAYS
-from quiz.recommend import Candidate, Query, recommend
+from quiz.ranking import Candidate, Query, recommend
 
 N_VACANCIES = 100_000
 N_QUERIES = 2_000

@@ -15,9 +15,9 @@ from bot.pipeline import HandleResult, Inbound, Pipeline
 from bot.store import conversations as t
 from bot.store.db import session_scope
 from quiz.engine import State
-from quiz.events import Event, Payload
 from quiz.messages import Buttons, Card
 from quiz.model import Question
+from quiz.protocol import Event, decode
 from tests.walk import next_request
 
 
@@ -264,7 +264,7 @@ async def test_interpreter_hook_turns_free_text_into_events(settings: Settings) 
     ) -> Event | None:
         calls.append((text_, question.id if question else None, lang))
         if text_ == "iets goeds":
-            return Payload("/a/motive/values")
+            return decode("/a/motive/values")
         return None
 
     pipeline = Pipeline(settings, interpreter=interpreter)

@@ -18,11 +18,12 @@ from bot.orgs.demo import generate
 from bot.orgs.importer import import_rows
 from bot.recommender import Catalogue, Recommender, prepare_query
 from bot.store.db import get_sync_engine
+from quiz.effects import NeedRecommendations
 from quiz.engine import Engine
-from quiz.events import NeedRecommendations, Payload, Recommendations, Start, Value
 from quiz.messages import Buttons, Card
-from quiz.recommend import ListSource, Query, recommend
-from tests.quiz.test_recommend import random_candidates, random_query
+from quiz.protocol import Recommendations, Start, Value, decode
+from quiz.ranking import ListSource, Query, recommend
+from tests.quiz.test_ranking import random_candidates, random_query
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -122,7 +123,7 @@ async def test_conversation_ends_in_real_recommendations(settings: Settings) -> 
     engine = Engine(quiz)
     hook = Recommender(settings, texts=quiz)
     step = engine.step(engine.new_state("nl"), Start(lang="nl"))
-    step = engine.step(step.state, Payload("/consent/yes"))
+    step = engine.step(step.state, decode("/consent/yes"))
     need: NeedRecommendations | None = None
     for _ in range(40):
         q = engine.current_question(step.state)
@@ -135,9 +136,9 @@ async def test_conversation_ends_in_real_recommendations(settings: Settings) -> 
         elif q.kind == "number" or not q.options:
             step = engine.step(step.state, Value(30))
         else:
-            step = engine.step(step.state, Payload(f"/a/{q.id}/{q.options[0].id}"))
+            step = engine.step(step.state, decode(f"/a/{q.id}/{q.options[0].id}"))
             if q.kind == "multi":
-                step = engine.step(step.state, Payload(f"/done/{q.id}"))
+                step = engine.step(step.state, decode(f"/done/{q.id}"))
         need = next((e for e in step.effects if isinstance(e, NeedRecommendations)), need)
     assert need is not None
     items, more = await hook(dict(need.query), need.offset, need.limit)

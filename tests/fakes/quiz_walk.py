@@ -4,9 +4,9 @@ be able to render."""
 from __future__ import annotations
 
 from bot.content import load_quiz
-from quiz.engine import Engine, answer_payload
-from quiz.events import Command, Payload, Recommendations, Start, Value
+from quiz.engine import Engine
 from quiz.messages import Reply
+from quiz.protocol import Command, Done, Recommendations, Start, Value, answer_payload, decode
 
 
 def quiz_transcript(lang: str) -> list[Reply]:
@@ -19,11 +19,11 @@ def quiz_transcript(lang: str) -> list[Reply]:
     replies += step.replies
     for q in quiz.questions:
         if q.kind == "multi":
-            step = engine.step(step.state, Payload(answer_payload(q.id, q.options[0].id)))
+            step = engine.step(step.state, decode(answer_payload(q.id, q.options[0].id)))
             replies += step.replies
-            step = engine.step(step.state, Command("done", q.id))
+            step = engine.step(step.state, Done(q.id))
         elif q.options:
-            step = engine.step(step.state, Payload(answer_payload(q.id, q.options[-1].id)))
+            step = engine.step(step.state, decode(answer_payload(q.id, q.options[-1].id)))
         else:
             place = {"place": "Utrecht", "lat": 52.09, "lon": 5.12, "postcode": "3511"}
             step = engine.step(step.state, Value(place))

@@ -8,19 +8,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content import load_quiz
+from quiz.effects import NeedRecommendations
 from quiz.engine import PHASES, Engine, State
-from quiz.events import (
-    COMMANDS,
+from quiz.messages import Buttons
+from quiz.protocol import (
+    Answer,
     Command,
+    Done,
     Event,
     FreeText,
-    NeedRecommendations,
-    Payload,
+    Info,
+    Language,
     Recommendations,
     Start,
     Value,
+    WantToHelp,
+    decode,
 )
-from quiz.messages import Buttons
 
 ENGINE = Engine(load_quiz())
 QUIZ = ENGINE.quiz
@@ -41,10 +45,21 @@ events = st.one_of(
         lang=st.sampled_from([None, "nl", "en", "fr"]),
         campaign=st.none() | st.text(max_size=8),
     ),
-    st.builds(Payload, st.sampled_from(ANSWER_PAYLOADS + OTHER_PAYLOADS)),
+    st.sampled_from(ANSWER_PAYLOADS + OTHER_PAYLOADS).map(decode),
     st.builds(FreeText, st.text(max_size=40)),
     st.builds(FreeText, st.sampled_from(TYPED)),
-    st.builds(Command, st.sampled_from(COMMANDS), st.none() | st.sampled_from(ARGS)),
+    st.sampled_from(list(Command)),
+    st.builds(Language, st.none() | st.sampled_from(ARGS)),
+    st.builds(Done, st.sampled_from(ARGS)),
+    st.builds(Info, st.sampled_from(ARGS)),
+    st.builds(WantToHelp, st.sampled_from(ARGS)),
+    st.builds(
+        Answer,
+        st.sampled_from([q.id for q in QUIZ.questions] + ["nope"]),
+        st.lists(st.sampled_from([o.id for q in QUIZ.questions for o in q.options]), max_size=3)
+        .map(tuple),
+        st.booleans(),
+    ),
     st.builds(Value, st.one_of(
         st.just({"place": "Utrecht", "lat": 52.1, "lon": 5.1}),
         st.integers(-5, 100), st.lists(st.sampled_from(["sport", "elderly", "x"]), max_size=3),

@@ -12,9 +12,9 @@ from quiz.model import (
     MAX_ROW_TITLE,
     MAX_SCORED_QUESTIONS,
     MOTIVES,
-    load_yaml_text,
 )
 from quiz.simulate import estimated_seconds
+from quiz.validate import load_yaml_text
 from tests.quiz.fixtures.content import raw_text, shipped_parts
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.content import load_quiz_file
-from quiz.model import ContentError, ContentInvalid
+from quiz.validate import ContentError, ContentInvalid
 from tests.quiz.fixtures.content import (
     Parts,
     file_name,
@@ -510,6 +510,27 @@ CASES = [
         "en",
         "ui.contact_intro",
         "must contain the placeholder {organisation}",
+    ),
+    Case(
+        "reason placeholder typo",
+        _set("nl", ("ui", "reason_cause"), "je koos: {oorzaak}"),
+        "nl",
+        "ui.reason_cause",
+        "unknown placeholder {oorzaak}",
+    ),
+    Case(
+        "reason placeholder missing",
+        _set("en", ("ui", "reason_when"), "{day}"),
+        "en",
+        "ui.reason_when",
+        "must contain the placeholder {daypart}",
+    ),
+    Case(
+        "reason text missing",
+        _delete("en", ("ui", "reason_hours")),
+        "en",
+        "ui.reason_hours",
+        "missing translation",
     ),
     Case(
         "stray brace",

@@ -7,7 +7,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quiz.model import ContentInvalid, Quiz, parse_quiz
+from quiz.model import Quiz
+from quiz.validate import ContentInvalid, parse_quiz
 from tests.quiz.fixtures.content import file_name, shipped_parts
 
 JUNK: list[Any] = [None, 0, -1, 2.5, True, "", "x", "monday", [], ["x"], {}, {"x": 1}, [{"id": 1}]]

@@ -12,21 +12,11 @@ from typing import Any
 
 import yaml
 
+from quiz.effects import Effect, EraseData, Lead, NeedRecommendations
 from quiz.engine import Engine, State
-from quiz.events import (
-    Command,
-    Effect,
-    EraseData,
-    Event,
-    Lead,
-    NeedRecommendations,
-    Payload,
-    Recommendations,
-    Start,
-    Value,
-)
 from quiz.messages import Buttons, Card, Reply, Text
 from quiz.model import Quiz
+from quiz.protocol import Command, Done, Event, Language, Recommendations, Start, Value, decode
 
 STORIES = Path(__file__).resolve().parents[2] / "stories"
 
@@ -116,7 +106,7 @@ def user_event(engine: Engine, state: State, step: dict[str, Any]) -> Event:
         )
     if intent == "affirm":
         if q is not None and q.kind == "multi":
-            return Command("done", q.id)
+            return Done(q.id)
         return (
             Command("consent_yes") if state.phase in ("consent", "declined") else Command("resume")
         )
@@ -126,9 +116,9 @@ def user_event(engine: Engine, state: State, step: dict[str, Any]) -> Event:
         assert q is not None, "choose outside a question"
         if "place" in entities:
             return Value(PLACES[entities["place"]])
-        return Payload(f"/a/{q.id}/{entities['option']}")
+        return decode(f"/a/{q.id}/{entities['option']}")
     if intent == "change_language":
-        return Command("language", entities.get("language"))
+        return Language(entities.get("language"))
     mapping = {
         "back": "back",
         "skip": "skip",

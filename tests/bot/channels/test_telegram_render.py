@@ -9,8 +9,8 @@ from telegram import Update
 
 from bot.channels.telegram.inbound import language, to_inbound
 from bot.channels.telegram.render import Tap, inline_keyboard, render
-from quiz.engine import answer_payload
 from quiz.messages import Button, Buttons, Card, QuizMeta, Text
+from quiz.protocol import answer_payload
 from tests.fakes.quiz_walk import quiz_transcript
 from tests.fakes.telegram_api import TelegramUser
 

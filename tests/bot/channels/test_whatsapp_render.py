@@ -8,8 +8,8 @@ import pytest
 
 from bot.channels.textfit import shorten_unique, split_text
 from bot.channels.whatsapp.render import render
-from quiz.engine import answer_payload
 from quiz.messages import Button, Buttons, Card, QuizMeta, Text
+from quiz.protocol import answer_payload
 from tests.fakes.quiz_walk import quiz_transcript
 from tests.fakes.whatsapp_api import validate
 

@@ -9,10 +9,10 @@ from spacy.tokens import Doc
 from bot.content import load_quiz
 from bot.nlu import lemmatizer as lemmatizer_module
 from bot.nlu import options as options_module
-from bot.nlu.interpreter import _option_specs, option_specs
 from bot.nlu.lemmatizer import FallbackLemmatizer
 from bot.nlu.model import NluModel
 from bot.nlu.options import OptionMatcher, OptionSpec
+from bot.understand import _option_specs, option_specs
 
 
 def test_lemma_cache_is_bounded(nlu_model: NluModel, monkeypatch: pytest.MonkeyPatch) -> None:

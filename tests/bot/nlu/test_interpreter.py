@@ -1,4 +1,4 @@
-"""The pipeline's interpreter hook on the shipped quiz: the free-text examples of the issue
+"""The NLU step of understanding on the shipped quiz: the free-text examples of the issue
 become the events the engine needs, and the engine records the right answers."""
 
 from __future__ import annotations
@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from bot.content import load_quiz
+from bot.geo.gazetteer import get_gazetteer
 from bot.nlu.backends import SpacyBackend
 from bot.nlu.interpreter import NluInterpreter
 from bot.nlu.model import NluModel
+from bot.understand import Understand
 from quiz.engine import Engine, State
-from quiz.events import Command, Event, FreeText, Payload
 from quiz.model import Option, Question
+from quiz.protocol import Command, Event, Language, decode
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +43,11 @@ async def understand(
 
 
 async def answer(interpreter: NluInterpreter, engine: Engine, qid: str, text: str) -> Any:
+    """The whole understanding (bot.understand, with this interpreter as its NLU step)."""
     state = at(engine, qid)
-    event = await understand(interpreter, engine, state, text)
-    step = engine.step(state, event or FreeText(text))
+    whole = Understand(engine.quiz, gazetteer=get_gazetteer(), interpreter=interpreter)
+    event = await whole.text(text, state, engine.current_question(state))
+    step = engine.step(state, event)
     return step.state.answers.get(qid)
 
 
@@ -51,7 +55,7 @@ async def answer(interpreter: NluInterpreter, engine: Engine, qid: str, text: st
     ("text", "command"),
     [
         ("wacht, terug", Command("back")),
-        ("in English please", Command("language", "en")),
+        ("in English please", Language("en")),
         ("hoe werkt dit eigenlijk?", Command("help")),
         ("waarom wil je dat weten", Command("why")),
         ("sla deze maar over", Command("skip")),
@@ -106,7 +110,7 @@ async def test_english_text_switches_the_language(
     event = await understand(interpreter, engine, state, "what is this about, I don't get it")
     assert event == Command("help")  # an intent wins over a switch
     event = await understand(interpreter, engine, state, "I would rather answer in my own tongue")
-    assert event == Command("language", "en")
+    assert event == Language("en")
 
 
 async def test_unclear_text_is_left_to_the_engine(
@@ -137,6 +141,6 @@ async def test_a_made_up_question_is_answered_by_payload(interpreter: NluInterpr
         ),
     )
     state = State(phase="asking", current="snack", consent=True)
-    assert await interpreter("friet graag", state, q, "nl") == Payload("/a/snack/fries")
-    assert await interpreter("de eerste", state, q, "nl") == Payload("/a/snack/soup")
-    assert await interpreter("soup", state, q, "nl") == Payload("/a/snack/soup")
+    assert await interpreter("friet graag", state, q, "nl") == decode("/a/snack/fries")
+    assert await interpreter("de eerste", state, q, "nl") == decode("/a/snack/soup")
+    assert await interpreter("soup", state, q, "nl") == decode("/a/snack/soup")

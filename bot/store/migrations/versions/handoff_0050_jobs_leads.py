@@ -2,11 +2,9 @@
 organisations' webhooks and colours (result cards).
 
 Revision ID: handoff_0050_jobs_leads
-Revises: 0010_conversations (and needs 0020_organisations)
+Revises: 0010_conversations (and needs the vacancy columns of feeds_0050_vacancy_feeds,
+among them `max_open_leads`)
 Create Date: 2026-12-06
-
-`vacancies.max_open_leads` is an import column another revision may add too: it is added here
-only when absent, so either order of the two branches works.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from alembic import op
 revision = "handoff_0050_jobs_leads"
 down_revision = "0010_conversations"
 branch_labels = None
-depends_on = "0020_organisations"
+depends_on = "feeds_0050_vacancy_feeds"
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -38,10 +36,6 @@ def _lead_columns() -> list[sa.Column[Any]]:
         sa.Column("contact_chat", sa.String(32), nullable=True),
         sa.Column("contact_message", sa.String(500), nullable=True),
     ]
-
-
-def _columns(table: str) -> set[str]:
-    return {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}
 
 
 def upgrade() -> None:
@@ -72,10 +66,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("webhook_secret", sa.String(200), nullable=True))
         batch.add_column(sa.Column("brand_colour", sa.String(7), nullable=True))
         batch.add_column(sa.Column("accent_colour", sa.String(7), nullable=True))
-
-    if "max_open_leads" not in _columns("vacancies"):
-        with op.batch_alter_table("vacancies") as batch:
-            batch.add_column(sa.Column("max_open_leads", sa.Integer, nullable=True))
 
 
 def downgrade() -> None:

@@ -1,4 +1,4 @@
-"""quiz.recommend: hard limits, soft fit, diversity, fallbacks and reasons (pure, no I/O)."""
+"""quiz.ranking: hard limits, soft fit, diversity, fallbacks and reasons (pure, no I/O)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from dataclasses import replace
 
 import pytest
 
+from bot.content import load_quiz
 from quiz.model import ACTIVITIES, CAUSES, DAYPARTS, WEEKDAYS
-from quiz.recommend import (
+from quiz.ranking import (
     DEFAULT_RADIUS_KM,
     Candidate,
     ListSource,
@@ -21,6 +22,7 @@ from quiz.recommend import (
 )
 
 HOME = (52.0907, 5.1214)  # Utrecht
+TEXTS = load_quiz()  # the reason phrases and labels come from the content
 
 
 def at_km(north_km: float, east_km: float = 0.0) -> tuple[float, float]:
@@ -241,7 +243,7 @@ def test_radius_widens_step_by_step() -> None:
     assert radius_steps(10) == [10, 20, 40, 50]
     assert radius_steps(DEFAULT_RADIUS_KM)[0] == DEFAULT_RADIUS_KM
     cands = [vac("at15", km=15), vac("at35", km=35), vac("at60", km=60)]
-    items = recommend(query(radius_km=10), ListSource(cands), limit=3).items
+    items = recommend(query(radius_km=10), ListSource(cands), TEXTS, limit=3).items
     assert ids(items) == ["at15", "at35"]  # 60 km is beyond the widest ring
     assert all(i["fallback"] == "wider" for i in items)
     assert any("dichterbij" in r for r in items[0]["reasons"])  # type: ignore[union-attr]
@@ -249,7 +251,7 @@ def test_radius_widens_step_by_step() -> None:
 
 def test_remote_then_volunteer_centre() -> None:
     cands = [vac("online", km=200, remote=True, activities=("digital",)), centre()]
-    items = recommend(query(), ListSource(cands), limit=3).items
+    items = recommend(query(), ListSource(cands), TEXTS, limit=3).items
     assert ids(items) == ["online", "centre-Utrecht"]
     assert [i["fallback"] for i in items] == ["remote", "centre"]
     assert items[0]["distance_km"] is None
@@ -308,7 +310,7 @@ def test_pages_do_not_repeat_and_say_when_more_exist() -> None:
 # ----------------------------------------------------------------------------- reasons
 
 
-def test_reasons_default_dutch_and_english() -> None:
+def test_reasons_in_dutch_and_english_from_the_content() -> None:
     c = vac(
         "r",
         km=4,
@@ -320,16 +322,26 @@ def test_reasons_default_dutch_and_english() -> None:
         hours_max=4,
     )
     q = query(causes=["elderly"], activities={"social": 3}, days=["saturday"])
-    reasons = recommend(q, ListSource([c]), limit=1).items[0]["reasons"]
+    reasons = recommend(q, ListSource([c]), TEXTS, limit=1).items[0]["reasons"]
     assert reasons == [
         "4 km van je",
-        "past bij jouw kracht: social",
-        "je koos: elderly",
-        "saturdaymorning",  # without quiz texts the labels are the ids
+        f"past bij jouw kracht: {TEXTS.label('nl', 'social')}",
+        f"je koos: {TEXTS.label('nl', 'elderly')}",
+        TEXTS.t(
+            "nl",
+            "reason_when",
+            day=TEXTS.label("nl", "saturday"),
+            daypart=TEXTS.label("nl", "morning"),
+        ),
         "2-4 uur per week",
     ]
-    en = recommend({**q, "lang": "en"}, ListSource([c]), limit=1).items[0]["reasons"]
+    en = recommend({**q, "lang": "en"}, ListSource([c]), TEXTS, limit=1).items[0]["reasons"]
     assert en[0] == "4 km from you" and en[-1] == "2-4 hours a week"
+
+
+def test_pure_ranking_without_content_says_no_reasons() -> None:
+    items = recommend(query(), ListSource([vac("r", km=4)]), limit=1).items
+    assert ids(items) == ["r"] and items[0]["reasons"] == []
 
 
 def test_format_km() -> None:

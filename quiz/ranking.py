@@ -55,34 +55,6 @@ class Weights:
 
 WEIGHTS = Weights()
 
-# Reason phrases, used when the quiz's text files do not define the `reason_*` ui keys.
-DEFAULT_TEXTS: Mapping[str, Mapping[str, str]] = {
-    "nl": {
-        "distance_km": "{km} km van je",
-        "remote": "vanuit huis",
-        "reason_strength": "past bij jouw kracht: {activity}",
-        "reason_cause": "je koos: {cause}",
-        "reason_when": "{day}{daypart}",
-        "reason_flexible": "wanneer het jou uitkomt",
-        "reason_one_off": "eenmalig",
-        "reason_hours": "{hours} uur per week",
-        "reason_wider": "dichterbij vond ik te weinig",
-        "reason_centre": "hier helpen ze je persoonlijk verder",
-    },
-    "en": {
-        "distance_km": "{km} km from you",
-        "remote": "from home",
-        "reason_strength": "fits your strength: {activity}",
-        "reason_cause": "you chose: {cause}",
-        "reason_when": "{day} {daypart}",
-        "reason_flexible": "whenever suits you",
-        "reason_one_off": "one-off",
-        "reason_hours": "{hours} hours a week",
-        "reason_wider": "I found too little closer by",
-        "reason_centre": "they will help you find the right work in person",
-    },
-}
-
 
 class Texts(Protocol):
     """What ranking needs from the quiz content (quiz.model.Quiz satisfies it)."""
@@ -488,19 +460,14 @@ def recommend(
 # --------------------------------------------------------------------------- reasons
 
 
-def _text(texts: Texts | None, lang: str, key: str, **values: Any) -> str:
-    template = None
-    if texts is not None:
-        template = (texts.ui.get(lang) or {}).get(key)
-    if not template:
-        table = DEFAULT_TEXTS.get(lang) or DEFAULT_TEXTS["nl"]
-        template = table[key]
-    return template.format(**values)
+def _text(texts: Texts, lang: str, key: str, **values: Any) -> str:
+    """A reason phrase from the content's `reason_*` UI texts (checked at load by
+    quiz.validate: present in every language, with exactly the placeholders filled here)."""
+    table = texts.ui.get(lang) or next(iter(texts.ui.values()))
+    return table[key].format(**values)
 
 
-def _label(texts: Texts | None, lang: str, taxonomy_id: str) -> str:
-    if texts is None:
-        return taxonomy_id.replace("_", " ")
+def _label(texts: Texts, lang: str, taxonomy_id: str) -> str:
     return texts.label(lang, taxonomy_id)
 
 
@@ -522,7 +489,12 @@ def _hours(value: float) -> str:
 
 
 def reasons(query: Query, s: Scored, texts: Texts | None = None) -> list[str]:
-    """Why this vacancy fits, in the person's language, most telling first."""
+    """Why this vacancy fits, in the person's language, most telling first.
+
+    The words come from the quiz content; without it (pure ranking) there are no reasons.
+    """
+    if texts is None:
+        return []
     c, lang = s.candidate, query.lang
     out: list[str] = []
     if s.tier == "centre":
@@ -557,7 +529,7 @@ def reasons(query: Query, s: Scored, texts: Texts | None = None) -> list[str]:
     return out
 
 
-def _when(query: Query, c: Candidate, texts: Texts | None) -> str | None:
+def _when(query: Query, c: Candidate, texts: Texts) -> str | None:
     lang = query.lang
     if not c.days and not c.dayparts:
         return _text(texts, lang, "reason_flexible") if query.days or query.dayparts else None

@@ -8,7 +8,8 @@ from typing import Any
 
 from quiz.messages import Button, Buttons, Card, Reply, Text
 from quiz.model import Quiz
-from quiz.recommend import format_km
+from quiz.protocol import Command, Info, WantToHelp, encode
+from quiz.ranking import format_km
 
 
 def join_words(items: Sequence[str], joiner: str) -> str:
@@ -79,8 +80,8 @@ class RenderContext:
             subtitle=" · ".join(s for s in sub if s),
             text=text,
             buttons=(
-                Button(self.t("more_info"), f"/info/{vid}"),
-                Button(self.t("want_to_help"), f"/help/{vid}"),
+                Button(self.t("more_info"), encode(Info(vid))),
+                Button(self.t("want_to_help"), encode(WantToHelp(vid))),
             ),
             data={"recommendation": self.recommendation_data(rec)},
         )
@@ -94,7 +95,7 @@ class RenderContext:
             title=str(rec.get("title") or ""),
             subtitle=str(rec.get("organisation") or ""),
             text="\n".join(line for line in lines if line),
-            buttons=(Button(self.t("want_to_help"), f"/help/{vid}"),),
+            buttons=(Button(self.t("want_to_help"), encode(WantToHelp(vid))),),
             data={"recommendation": self.recommendation_data(rec)},
         )
 
@@ -163,8 +164,8 @@ def render_recommendations(
     if intro:
         replies.append(Text(ctx.t("recommendations_intro" if recs else "recommendations_none")))
     replies.extend(ctx.recommendation_card(r) for r in recs)
-    buttons = [Button(ctx.t("restart"), "/restart")]
+    buttons = [Button(ctx.t("restart"), encode(Command.RESTART))]
     if more and recs:
-        buttons.insert(0, Button(ctx.t("show_more"), "/more"))
+        buttons.insert(0, Button(ctx.t("show_more"), encode(Command.MORE)))
     replies.append(Buttons(text=ctx.t("finished_hint"), buttons=tuple(buttons)))
     return replies

@@ -1,0 +1,46 @@
+"""What the engine asks the app to do (effects out); events in are in quiz.protocol.
+
+Plain frozen dataclasses so the engine stays pure and easy to test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Track:
+    """An analytics event to store (no personal data in `data`)."""
+
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NeedRecommendations:
+    """Ask the app for ranked vacancies; it answers with a Recommendations event."""
+
+    query: dict[str, Any]
+    offset: int = 0
+    limit: int = 3
+
+
+@dataclass(frozen=True)
+class ConsentGiven:
+    pass
+
+
+@dataclass(frozen=True)
+class EraseData:
+    """Remove every personal row of this conversation."""
+
+
+@dataclass(frozen=True)
+class Lead:
+    """The person wants to help at this vacancy: hand the lead to the organisation."""
+
+    vacancy_id: str
+
+
+Effect = Track | NeedRecommendations | ConsentGiven | EraseData | Lead
