@@ -218,3 +218,32 @@ async def test_old_set_aside_rows_are_purged(db_url: str) -> None:
         assert await outbox.purge(tx, outbox.utcnow() + timedelta(seconds=1)) == 1
     await db.close()
     assert await statuses(db_url) == {outbox.PENDING: 1}
+
+
+async def test_two_replicas_share_one_outbox_without_sending_twice(db_url: str) -> None:
+    """Two senders, each with its own database connections (as two replicas have), running
+    their background loops while rows keep arriving: every row goes out once, in chat order."""
+    chats = [f"chat-{n}" for n in range(25)]
+    delivery = Recording()
+    replicas = [OutboxSender(db_url, delivery, **FAST) for _ in range(2)]
+    for replica in replicas:
+        replica.start()
+    try:
+        for batch in range(4):
+            for chat in chats:
+                await add(db_url, chat, range(batch * 5, batch * 5 + 5))
+            for replica in replicas:
+                replica.wake()
+            await asyncio.sleep(0.05)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 20
+        while len(delivery.calls) < len(chats) * 20 and loop.time() < end:
+            await asyncio.sleep(0.05)
+    finally:
+        for replica in replicas:
+            await replica.stop()
+    assert sorted(delivery.calls) == sorted((c, n) for c in chats for n in range(20))
+    for chat in chats:
+        assert per_chat(delivery.calls, chat) == list(range(20))
+    assert sum(r.sent for r in replicas) == len(chats) * 20
+    assert await statuses(db_url) == {}
