@@ -12,7 +12,6 @@ import typer
 
 if TYPE_CHECKING:
     from bot.channels.terminal import TerminalView
-    from bot.pipeline import Pipeline
 
 
 def command(
@@ -35,23 +34,15 @@ def command(
 
 
 async def _chat(lang: str, sender: str, campaign: str | None) -> None:
+    from bot.channels.terminal import render, to_payload_or_text
     from bot.config import get_settings
+    from bot.pipeline import Inbound
     from bot.services import build_pipeline
     from bot.startup import prepare
 
     settings = get_settings()
     await prepare(settings, quiet=True)
     pipeline = build_pipeline(settings)
-    try:
-        await _converse(pipeline, sender, lang, campaign)
-    finally:
-        await pipeline.close()  # its database connection; Python 3.13 warns about an open one
-
-
-async def _converse(pipeline: Pipeline, sender: str, lang: str, campaign: str | None) -> None:
-    from bot.channels.terminal import render, to_payload_or_text
-    from bot.pipeline import Inbound
-
     meta: dict[str, object] = {"lang": lang}
     if campaign:
         meta["campaign"] = campaign
