@@ -1,16 +1,43 @@
-# The two commands of the README: `make run` and `make test`. Both bootstrap .venv themselves.
+# The two commands of the README: `make run` and `make test`. Both bootstrap .venv themselves,
+# exactly as uv.lock pins it (every dependency, for Python 3.11-3.13), with the Python PYTHON
+# names: `PYTHON=python3.13 make test`. After editing dependencies in pyproject.toml:
+# `make lock`; for the newest versions pyproject.toml allows: `make upgrade`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# uv (from PyPI, pinned) lives in its own small venv, so that syncing .venv never removes it.
+UV_VERSION := 0.13.8
+UV := .venv-uv/bin/uv
+UV_STAMP := .venv-uv/.uv-$(UV_VERSION)
+# One stamp per interpreter: naming another PYTHON syncs again (uv recreates .venv for it).
+STAMP := $(VENV)/.synced-$(subst /,_,$(PYTHON))
+FIND_PYTHON = $$(scripts/find_python.sh $(PYTHON))
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint typecheck unit chat bench clean rasa rasa-validate nlu-eval
+.PHONY: run test lint typecheck unit chat bench clean lock upgrade rasa rasa-validate nlu-eval
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $(STAMP)
+$(UV_STAMP):
+	rm -rf .venv-uv
+	py=$(FIND_PYTHON) && "$$py" -m venv .venv-uv
+	.venv-uv/bin/python -m pip install -q 'uv==$(UV_VERSION)'
+	touch $@
+
+$(STAMP): pyproject.toml uv.lock $(UV_STAMP)
+	@py=$(FIND_PYTHON) && $(UV) lock --check --quiet --python "$$py" || { \
+		echo "uv.lock does not match pyproject.toml: run 'make lock', then commit uv.lock" >&2; \
+		exit 1; }
+	py=$(FIND_PYTHON) && $(UV) sync --locked --extra dev --python "$$py"
+	touch $@
+
+# Re-resolve after pyproject.toml changed; every pin it does not have to move stays.
+lock: $(UV_STAMP)
+	py=$(FIND_PYTHON) && $(UV) lock --python "$$py"
+
+# The newest versions pyproject.toml allows, then the whole suite on them (commit uv.lock).
+upgrade: $(UV_STAMP)
+	py=$(FIND_PYTHON) && $(UV) lock --upgrade --python "$$py"
+	$(MAKE) test
 
 run: $(STAMP)
 	$(BIN)/vrijwilligerskracht serve
@@ -36,7 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_rest_load --db postgres
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-uv var .mypy_cache .ruff_cache
 
 # Rasa as the second NLU backend, in its own Python 3.10 venv (.venv-rasa, ~2.7 GB).
 # `make rasa` builds the venv, trains on nlu_data/train when the data changed, and serves

@@ -123,14 +123,15 @@ def draw_daily(ax: Axes, report: Report, lang: str = "nl") -> None:
             label=_t(lang, "weeks") if i == 0 else None,
         )
     shown = [(d, n) for d, n in report.daily if n is not None]
-    hidden = [d for d, n in report.daily if n is None]
+    # Dates go through matplotlib's unit converter; numpy 2.4's stubs reject them, 2.5's accept.
+    hidden: Any = [d for d, n in report.daily if n is None]
     top = max([n for _, n in shown] or [K])
     if shown:
         days: Any = [d for d, _ in shown]
         ax.bar(days, [n for _, n in shown], color=BLUE, width=0.8, zorder=2)
     if hidden:
         ax.bar(
-            hidden,  # type: ignore[arg-type]
+            hidden,
             [top * 0.03] * len(hidden),
             color="white",
             edgecolor=GREY,

@@ -52,8 +52,9 @@ class GridIndex:
             bounds = [0, *starts.tolist(), len(order)]
             for a, b in itertools.pairwise(bounds):
                 self._cells[(int(keys[a, 0]), int(keys[a, 1]))] = order[a:b]
-            self._row_range = (int(rows.min()), int(rows.max()))
-            self._col_range = (int(cols.min()), int(cols.max()))
+            # np.min/np.max, not the methods: numpy 2.5's stubs reject a bare `.min()` on NDArray.
+            self._row_range = (int(np.min(rows)), int(np.max(rows)))
+            self._col_range = (int(np.min(cols)), int(np.max(cols)))
         else:
             self._row_range = (0, -1)
             self._col_range = (0, -1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -121,3 +122,18 @@ async def test_erasure_deletes_personal_rows(db_url: str) -> None:
             assert (await s.execute(select(table))).all() == []
         ids = (await s.execute(select(t.events.c.conversation_id))).scalars().all()
         assert ids == [anon]
+
+
+async def test_close_all_closes_an_sqlite_connection_nobody_closed(tmp_path: Path) -> None:
+    """A pipeline that is never closed must not leave its sqlite3 connection to the garbage
+    collector: Python 3.13 warns about it, and filterwarnings=error fails a later test."""
+    db = turns.TurnDatabase(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
+    async with db.transaction("ab" * 32):
+        pass
+    con = db._sqlite_con()
+    await turns.close_all()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        con.execute("SELECT 1")
+    async with db.transaction("ab" * 32):  # opens a new connection when used again
+        pass
+    await db.close()
