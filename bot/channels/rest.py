@@ -9,7 +9,8 @@ data, so `result` on the result and `recommendation` on a vacancy) on cards, and
 then drops what it keeps locally: transcript, sender id).
 
 Metadata understood: `message_id` (idempotency: a repeated id is answered with the first
-answer and not processed again), `lang`, `campaign`, `org`, `region`, `start` (bool),
+answer and not processed again), `lang`, `campaign`, `org`, `region`, `quiz` (the id of the
+quiz a new conversation gets, when the server has several), `start` (bool),
 `location` ({"lat", "lon"}) and `channel` ("rest" or "widget", for analytics).
 """
 
@@ -99,7 +100,7 @@ def parse_body(raw: bytes, settings: Settings) -> Inbound:
     if location is None and not (message or "").strip():
         raise BadRequest(422, "empty_message", "'message' is empty")
     meta: dict[str, Any] = {}
-    for key in ("lang", "campaign", "org", "region"):
+    for key in ("lang", "campaign", "org", "region", "quiz"):
         value = metadata.get(key)
         if value is None:
             continue

@@ -12,6 +12,7 @@ import typer
 
 if TYPE_CHECKING:
     from bot.channels.terminal import TerminalView
+    from bot.pipeline import Pipeline
 
 
 def command(
@@ -34,15 +35,23 @@ def command(
 
 
 async def _chat(lang: str, sender: str, campaign: str | None) -> None:
-    from bot.channels.terminal import render, to_payload_or_text
     from bot.config import get_settings
-    from bot.pipeline import Inbound
     from bot.runtime import build_runtime
     from bot.startup import prepare
 
     settings = get_settings()
     await prepare(settings, quiet=True)
-    pipeline = build_runtime(settings, channels=False).pipeline
+    runtime = build_runtime(settings, channels=False)
+    try:
+        await _converse(runtime.pipeline, lang, sender, campaign)
+    finally:
+        await runtime.stop()
+
+
+async def _converse(pipeline: Pipeline, lang: str, sender: str, campaign: str | None) -> None:
+    from bot.channels.terminal import render, to_payload_or_text
+    from bot.pipeline import Inbound
+
     meta: dict[str, object] = {"lang": lang}
     if campaign:
         meta["campaign"] = campaign

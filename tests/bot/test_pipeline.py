@@ -337,3 +337,39 @@ async def test_purge_erases_old_conversations_only(pipeline: Pipeline, db_url: s
     assert await purge(db_url, 30) == 1
     ids = [i for (i,) in await _rows(db_url, select(t.conversations.c.id))]
     assert old.conversation_id not in ids and len(ids) == 1
+
+
+async def test_a_second_quiz_is_served_and_chosen_per_conversation(
+    settings: Settings, db_url: str, tmp_path: Any
+) -> None:
+    """Every quiz file set in the content folder is served; metadata picks one (a campaign's
+    or a widget's `data-quiz`), the first is the default, and a conversation keeps its quiz."""
+    from bot.content import CONTENT_DIR, load_quizzes
+
+    for suffix in ("", ".nl", ".en"):
+        text = (CONTENT_DIR / f"vrijwilligerskracht{suffix}.yaml").read_text(encoding="utf-8")
+        text = text.replace("id: vrijwilligerskracht", "id: kort").replace(
+            "quiz: vrijwilligerskracht", "quiz: kort"
+        )
+        (tmp_path / f"kort{suffix}.yaml").write_text(text, encoding="utf-8")
+        (tmp_path / f"vrijwilligerskracht{suffix}.yaml").write_text(
+            (CONTENT_DIR / f"vrijwilligerskracht{suffix}.yaml").read_text(encoding="utf-8"),
+            encoding="utf-8",
+        )
+    quizzes = load_quizzes(tmp_path)
+    assert list(quizzes) == ["vrijwilligerskracht", "kort"]
+    pipeline = Pipeline(settings, quizzes=quizzes)
+    try:
+        chosen = await pipeline.handle(Inbound("rest", "a", text="/start", meta={"quiz": "kort"}))
+        default = await pipeline.handle(Inbound("rest", "b", text="/start"))
+        unknown = await pipeline.handle(Inbound("rest", "c", text="/start", meta={"quiz": "x"}))
+        # Later messages stay with the conversation's quiz, whatever the metadata says.
+        await pipeline.handle(Inbound("rest", "a", payload="/consent/yes", meta={"quiz": "x"}))
+        async with session_scope(db_url) as session:
+            rows = await session.execute(select(t.conversations.c.id, t.conversations.c.state))
+            quiz_of = {r[0]: State.from_dict(r[1]).quiz_id for r in rows}
+        assert quiz_of[chosen.conversation_id] == "kort"
+        assert quiz_of[default.conversation_id] == "vrijwilligerskracht"
+        assert quiz_of[unknown.conversation_id] == "vrijwilligerskracht"
+    finally:
+        await pipeline.close()

@@ -42,6 +42,7 @@ export function mount(o = {}) {
   const server = String(o.server || location.origin).replace(/\/+$/, '');
   const org = o.org ? String(o.org).slice(0, 100) : undefined;
   const campaign = o.campaign ? String(o.campaign).slice(0, 100) : undefined;
+  const quiz = o.quiz ? String(o.quiz).slice(0, 64) : undefined;
   const preview = Array.isArray(o.preview) ? o.preview : null;
   const store = createStore(preview ? '' : 'vk:' + (org || '-'));
   const S = store.data;
@@ -303,7 +304,10 @@ export function mount(o = {}) {
   }
 
   function meta(extra) {
-    return Object.assign({ org, campaign, channel: 'widget', message_id: newId().slice(0, 20) }, extra);
+    return Object.assign(
+      { org, campaign, quiz, channel: 'widget', message_id: newId().slice(0, 20) },
+      extra,
+    );
   }
 
   // Shares the device's position, rounded to about 100 m: enough to find work nearby.
@@ -554,6 +558,7 @@ function fromScript(s) {
     org: d.org,
     lang: d.lang,
     campaign: d.campaign,
+    quiz: d.quiz,
     accent: d.accent,
     title: d.title,
     teaser: d.teaser,
