@@ -61,6 +61,12 @@ bench: $(STAMP)
 	$(BIN)/pytest tests/bench -m bench -o python_files='bench_*.py' -p no:randomly -q -s
 	$(BIN)/python -m tests.bench.bench_rest_load
 	$(BIN)/python -m tests.bench.bench_rest_load --db postgres
+	$(BIN)/python -m tests.bench.bench_channel_load --channel telegram
+	$(BIN)/python -m tests.bench.bench_channel_load --channel telegram --db postgres
+	$(BIN)/python -m tests.bench.bench_channel_load --channel whatsapp
+	$(BIN)/python -m tests.bench.bench_channel_load --channel whatsapp --db postgres
+	$(BIN)/python -m tests.bench.bench_whatsapp_burst
+	$(BIN)/python -m tests.bench.bench_whatsapp_burst --db postgres
 
 clean:
 	rm -rf $(VENV) .venv-uv var .mypy_cache .ruff_cache
