@@ -26,7 +26,10 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 BATCH = 20
-POLL_S = 1.0
+POLL_S = 5.0
+# Periodic jobs reschedule themselves; re-creating a lost one is a rare safety net (and a
+# write), not something for every poll.
+ENSURE_PERIODIC_S = 600.0
 MAX_ROUNDS = 50
 
 
@@ -125,12 +128,17 @@ async def run_due(settings: Settings, now: datetime | None = None) -> list[Ran]:
 async def loop(
     settings: Settings, poll_s: float = POLL_S, stop: asyncio.Event | None = None
 ) -> None:
-    """The server's runner: due jobs at real time, every `poll_s` seconds, until cancelled."""
+    """The server's runner: due jobs at real time, every `poll_s` seconds, until cancelled.
+
+    An idle poll is one read (`any_due`): it runs beside the message path on every replica."""
     stop = stop or asyncio.Event()
+    ensured_at: float | None = None
+    loop_time = asyncio.get_running_loop().time
     while not stop.is_set():
         try:
-            now = clock.now()
-            await ensure_periodic(settings, now)
+            if ensured_at is None or loop_time() - ensured_at > ENSURE_PERIODIC_S:
+                await ensure_periodic(settings, clock.now())
+                ensured_at = loop_time()
             while await run_batch(settings, clock.now()):
                 pass
         except asyncio.CancelledError:

@@ -19,7 +19,7 @@ from bot import clock
 from bot.leads import store
 
 if TYPE_CHECKING:
-    from quiz.recommend import CandidateSource, Query, Scored
+    from quiz.ranking import CandidateSource, Query, Scored
     from sqlalchemy.ext.asyncio import AsyncConnection
 
 TTL_S = 30.0
@@ -90,7 +90,7 @@ class ResponsiveSource:
         self.r = responsiveness
 
     def ranked(self, query: Query, ring: tuple[float, float] | None, top: int) -> list[Scored]:
-        from quiz.recommend import Scored, sort_key
+        from quiz.ranking import Scored, sort_key
 
         if self.r.neutral:
             return self.inner.ranked(query, ring, top)

@@ -34,6 +34,7 @@ import itertools
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -319,9 +320,12 @@ async def run(
             report.outbound_calls = fake.watch.calls - calls_before
             report.server_rss_mb = round(rss_mb(proc), 1)
         finally:
-            popen.terminate()
+            if os.environ.get("BENCH_PROFILE"):
+                popen.send_signal(signal.SIGINT)  # SIGTERM would end it before the dump
+            else:
+                popen.terminate()
             try:
-                popen.wait(timeout=15)
+                popen.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 popen.kill()
                 popen.wait()
