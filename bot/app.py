@@ -69,6 +69,10 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     from bot.channels.widget import routes as widget_routes
 
     app.add_middleware(widget_cors.OriginAllowlist, settings=settings)
+    # Outermost: NUL / control characters in any path or query string get one 400 (bot/edge.py).
+    from bot.edge import QueryGuard
+
+    app.add_middleware(QueryGuard)
 
     rest.mount(app, pipeline, settings)
     if settings.telegram_token:

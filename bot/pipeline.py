@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.config import Settings
+    from bot.flood import FloodControl
     from bot.store.turns import TurnDatabase, Tx
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ class Pipeline:
         self._gazetteer: Any = None
         self._gazetteer_missing = False
         self._campaigns: Any = None
+        self._flood: FloodControl | None = None
 
     # ------------------------------------------------------------------ identities
 
@@ -191,7 +193,17 @@ class Pipeline:
             self._db = TurnDatabase(self.settings.database_url)
         return self._db
 
+    def flood_control(self) -> FloodControl:
+        """This process's flood control (bot/flood.py), made on first use."""
+        if self._flood is None:
+            from bot.flood import FloodControl
+
+            self._flood = FloodControl.from_settings(self.settings)
+        return self._flood
+
     async def close(self) -> None:
+        if self._flood is not None:
+            await self._flood.close()
         if self._db is not None:
             await self._db.close()
 
@@ -208,9 +220,22 @@ class Pipeline:
     async def _handle(self, inbound: Inbound, in_transaction: InTransaction | None) -> HandleResult:
         from bot.store import turns as store
 
+        # ---- edge guard and flood control (bot/edge.py, bot/flood.py), before any work:
+        # no lone surrogate or NUL past this point; a refused message opens no transaction.
+        from bot import edge
+
+        inbound = edge.clean_inbound(inbound)
+        user_hash = self.hash_id(inbound.channel, inbound.sender)
+        flood = self.flood_control()
+        decision = await flood.admit(
+            inbound.channel, user_hash, await flood.is_new(inbound.channel, user_hash)
+        )
+        if not decision.allowed:
+            return await flood.refuse(self, inbound, user_hash, decision, in_transaction)
+        # ---- end of flood control
+
         db = self.database()
         campaigns = await self._campaign_directory()
-        user_hash = self.hash_id(inbound.channel, inbound.sender)
         key = self.inbound_key(inbound)
         async with (
             self._serialised(db, user_hash),

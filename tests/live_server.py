@@ -36,7 +36,13 @@ def settings_env(settings: Settings) -> dict[str, str]:
         VK_MODEL_DIR=str(settings.model_dir),
         VK_MAX_MESSAGE_CHARS=str(settings.max_message_chars),
         VK_MAX_BODY_BYTES=str(settings.max_body_bytes),
+        VK_FLOOD_RATE=str(settings.flood_rate),
+        VK_FLOOD_BURST=str(settings.flood_burst),
+        VK_NEW_CONVERSATIONS_PER_SECOND=str(settings.new_conversations_per_second),
+        VK_NEW_CONVERSATION_QUEUE_SECONDS=str(settings.new_conversation_queue_seconds),
     )
+    if settings.redis_url:
+        env["VK_REDIS_URL"] = settings.redis_url
     if settings.admin_token:
         env["VK_ADMIN_TOKEN"] = settings.admin_token
     return env

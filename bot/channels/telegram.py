@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -182,7 +181,17 @@ class TelegramChannel:
     async def handle_update(self, data: dict[str, Any]) -> None:
         from telegram import Update
 
-        update = Update.de_json(data, self.bot)
+        from bot import edge
+
+        try:  # a signed update we cannot use is acknowledged and counted (bot/edge.py)
+            update = Update.de_json(edge.clean(data), self.bot)
+            parsed = to_inbound(update)
+            if parsed is not None:
+                edge.clean_inbound(parsed[0])
+        except Exception as exc:
+            return edge.ignored(CHANNEL, "malformed", exc)
+        if parsed is None:
+            return edge.ignored(CHANNEL, "unsupported")
         await self.handle(update)
 
     async def handle(self, update: Update) -> None:
@@ -302,6 +311,7 @@ def build_router(
     pipeline: Pipeline, settings: Settings, channel: TelegramChannel | None = None
 ) -> APIRouter:
     """`POST /telegram/webhook`, with the channel's sender running for the app's lifetime."""
+    from bot import edge
     from bot.channels.lifespan import running
 
     tg = channel or TelegramChannel(settings, pipeline, polling=settings.telegram_polling)
@@ -317,12 +327,14 @@ def build_router(
         body = await request.body()
         if len(body) > MAX_UPDATE_BYTES:
             return JSONResponse({"detail": "update too large"}, status_code=413)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return JSONResponse({"detail": "body is not JSON"}, status_code=400)
+        try:  # signed but unusable: acknowledged, or Telegram re-sends it forever
+            data = edge.loads(body)
+        except edge.EdgeError as exc:
+            edge.ignored(CHANNEL, exc.error)
+            return JSONResponse({})
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            return JSONResponse({"detail": "not a Telegram update"}, status_code=400)
+            edge.ignored(CHANNEL, "not_an_update")
+            return JSONResponse({})
         # An exception gives a 500, and Telegram delivers the update again later.
         await tg.handle_update(data)
         return JSONResponse({})

@@ -39,6 +39,9 @@ MAX_BODY_BYTES = 512 * 1024
 _CAMPAIGN_CACHE_SECONDS = 60.0
 _MEDIA = frozenset({"image", "video", "audio", "document", "sticker", "contacts"})
 
+# What a malformed (but signed) body raises while parsed; database errors are not among them.
+_UNUSABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError)
+
 _collected: contextvars.ContextVar[list[tuple[Inbound, str, datetime]]] = contextvars.ContextVar(
     "whatsapp_collected"
 )
@@ -169,10 +172,9 @@ class WhatsAppChannel:
 
     async def parse(self, body: bytes) -> list[tuple[Inbound, str, datetime]]:
         """(inbound, recipient, message time) for every message in a verified webhook body."""
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise ValueError("body is not JSON") from exc
+        from bot import edge
+
+        data = edge.clean(edge.loads(body))  # depth-bounded; EdgeError is a ValueError
         if not isinstance(data, dict):
             raise ValueError("body is not a webhook update")
         found: list[tuple[Inbound, str, datetime]] = []
@@ -206,7 +208,13 @@ class WhatsAppChannel:
 
     async def handle_body(self, body: bytes) -> int:
         """Process every message of a verified webhook body; returns how many."""
-        found = await self.parse(body)
+        from bot import edge
+
+        try:  # a signed body we cannot use is acknowledged and counted (bot/edge.py)
+            found = [(edge.clean_inbound(i), r, t) for i, r, t in await self.parse(body)]
+        except _UNUSABLE as exc:
+            edge.ignored(CHANNEL, "malformed", exc)
+            return 0
         public_url = self.settings.public_url
 
         def render(replies: list[Any], lang: str) -> list[dict[str, Any]]:
@@ -264,13 +272,8 @@ def build_router(
         )
         if problem is not None:
             return JSONResponse({"detail": "forbidden"}, status_code=403)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return JSONResponse({"detail": "body is not JSON"}, status_code=400)
-        if not isinstance(data, dict):
-            return JSONResponse({"detail": "not a webhook update"}, status_code=400)
-        # An exception gives a 500, and Meta delivers the webhook again later.
+        # Signed but unusable bodies are acknowledged and counted inside handle_body; an
+        # exception (the database is down) gives a 500, and Meta delivers it again later.
         await wa.handle_body(body)
         return PlainTextResponse("ok")
 
