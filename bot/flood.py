@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 TEXTS_FILE = Path(__file__).resolve().parent / "flood_texts.yaml"
 MAX_SENDERS = 100_000
-MAX_KNOWN = 100_000
+MAX_KNOWN = 20_000
 # Channels whose client waits for the answer: over the queue they get 503 + Retry-After.
 ANSWERING_CHANNELS = frozenset({"rest", "widget"})
 
@@ -128,7 +128,13 @@ class _Buckets:
         else:
             allowed, notify, notified = False, not notified, True
         self._state[key] = (tokens, now, notified)
-        if len(self._state) > self.size:
+        # A bucket untouched for burst/rate seconds is full again: the same as no bucket.
+        # Dropping a couple of those per call keeps the table at the senders of the moment.
+        idle = now - self.burst / self.rate if self.rate > 0 else now
+        for _ in range(2):
+            oldest = next(iter(self._state.values()))
+            if oldest[1] > idle and len(self._state) <= self.size:
+                break
             self._state.popitem(last=False)
         return allowed, notify
 
