@@ -218,11 +218,10 @@ class Pipeline:
                 yield
 
     async def _handle(self, inbound: Inbound, in_transaction: InTransaction | None) -> HandleResult:
-        from bot.store import turns as store
-
         # ---- edge guard and flood control (bot/edge.py, bot/flood.py), before any work:
         # no lone surrogate or NUL past this point; a refused message opens no transaction.
         from bot import edge
+        from bot.store import turns as store
 
         inbound = edge.clean_inbound(inbound)
         user_hash = self.hash_id(inbound.channel, inbound.sender)

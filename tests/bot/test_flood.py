@@ -112,7 +112,9 @@ async def test_rest_flood_gets_one_friendly_reply_and_no_work(
 ) -> None:
     client, settings = flooded
     for text in ("/start", "/consent/yes", "hoi", "hoi"):
-        assert (await client.post(WEBHOOK, json={"sender": "f", "message": text})).status_code == 200
+        assert (
+            await client.post(WEBHOOK, json={"sender": "f", "message": text})
+        ).status_code == 200
     before = await _counts(settings)
     answers = [
         (await client.post(WEBHOOK, json={"sender": "f", "message": "nog eens"})).json()
@@ -128,7 +130,9 @@ async def test_rest_flood_gets_one_friendly_reply_and_no_work(
     assert english.status_code == 200 and english.json()  # another sender is served
     metrics = (await client.get("/metrics")).text
     key = 'vk_flood_refused_total{channel="rest",reason="sender"} '
-    assert any(line.startswith(key) and float(line[len(key) :]) >= 5 for line in metrics.split("\n"))
+    assert any(
+        line.startswith(key) and float(line[len(key) :]) >= 5 for line in metrics.split("\n")
+    )
 
 
 async def test_rest_new_conversation_limit_answers_503_with_retry_after(
@@ -157,9 +161,7 @@ async def test_rest_new_conversation_limit_answers_503_with_retry_after(
 
 async def test_two_app_instances_share_the_bucket_through_redis(settings: Settings) -> None:
     pytest.importorskip("redis")
-    s = settings.model_copy(
-        update={"flood_rate": 0.01, "flood_burst": 3, "redis_url": REDIS_URL}
-    )
+    s = settings.model_copy(update={"flood_rate": 0.01, "flood_burst": 3, "redis_url": REDIS_URL})
     sender = f"shared-{uuid.uuid4().hex[:8]}"
     apps = [create_app(s), create_app(s)]
     clients = [
