@@ -77,6 +77,10 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     from bot.channels.widget import cors as widget_cors
 
     app.add_middleware(widget_cors.OriginAllowlist, settings=settings)
+    # Outermost: NUL / control characters in any path or query string get one 400 (bot/edge.py).
+    from bot.edge import QueryGuard
+
+    app.add_middleware(QueryGuard)
 
     for channel in runtime.channels.values():
         router = channel.router()

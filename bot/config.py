@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     max_body_bytes: int = 16_384
     cors_origins: list[str] = Field(default_factory=list)
+    # Flood control (bot/flood.py; README "Limits"). A rate of 0 turns a limit off.
+    flood_rate: float = 1.0  # messages per second per sender, on average
+    flood_burst: int = 10  # messages a sender may send at once
+    new_conversations_per_second: float = 50.0  # per process
+    new_conversation_queue_seconds: float = 2.0  # longest wait before 503 + Retry-After
+    redis_url: str | None = None  # shared flood buckets across workers and replicas
+
     # Fictional demo vacancies loaded at start-up into an empty database (0: none).
     demo_count: int = 5000
     # Vacancy feeds (Volunteering Data Standard) synced on a schedule: comma-separated

@@ -25,6 +25,14 @@ LATENCY = Histogram(
 )
 ERRORS = Counter("vk_errors", "Failures by channel and kind", ["channel", "kind"])
 REJECTED = Counter("vk_rejected_requests", "Requests refused with a 4xx", ["channel", "reason"])
+IGNORED = Counter(
+    "vk_updates_ignored",
+    "Signed platform updates acknowledged but not used (malformed or unsupported)",
+    ["channel", "reason"],
+)
+FLOOD = Counter(
+    "vk_flood_refused", "Messages refused by flood control (bot/flood.py)", ["channel", "reason"]
+)
 
 
 _children: dict[str, tuple[Counter, Counter, Histogram]] = {}
@@ -51,6 +59,14 @@ def error(channel: str, kind: str) -> None:
 
 def rejected(channel: str, reason: str) -> None:
     REJECTED.labels(channel, reason).inc()
+
+
+def ignored(channel: str, reason: str) -> None:
+    IGNORED.labels(channel, reason).inc()
+
+
+def flood(channel: str, reason: str) -> None:
+    FLOOD.labels(channel, reason).inc()
 
 
 def render() -> tuple[bytes, str]:

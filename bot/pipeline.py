@@ -37,6 +37,7 @@ from quiz.protocol import Event, Recommendations, Start
 if TYPE_CHECKING:
     from bot.campaigns import CampaignDirectory
     from bot.config import Settings
+    from bot.flood import FloodControl
     from bot.store.turns import OutboxInsert, TurnDatabase, Tx
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,7 @@ class Pipeline:
         self._db = database
         self._locks = _KeyedLocks()
         self._campaigns = campaigns
+        self._flood: FloodControl | None = None
 
     @property
     def interpreter(self) -> Interpreter | None:
@@ -214,7 +216,17 @@ class Pipeline:
             self._db = TurnDatabase(self.settings.database_url)
         return self._db
 
+    def flood_control(self) -> FloodControl:
+        """This process's flood control (bot/flood.py), made on first use."""
+        if self._flood is None:
+            from bot.flood import FloodControl
+
+            self._flood = FloodControl.from_settings(self.settings)
+        return self._flood
+
     async def close(self) -> None:
+        if self._flood is not None:
+            await self._flood.close()
         if self._db is not None:
             await self._db.close()
 
@@ -229,11 +241,23 @@ class Pipeline:
                 yield
 
     async def _handle(self, inbound: Inbound, outbound: Outbound | None) -> HandleResult:
+        # ---- edge guard and flood control (bot/edge.py, bot/flood.py), before any work:
+        # no lone surrogate or NUL past this point; a refused message opens no transaction.
+        from bot import edge
         from bot.store import turns as store
+
+        inbound = edge.clean_inbound(inbound)
+        user_hash = self.hash_id(inbound.channel, inbound.sender)
+        flood = self.flood_control()
+        decision = await flood.admit(
+            inbound.channel, user_hash, await flood.is_new(inbound.channel, user_hash)
+        )
+        if not decision.allowed:
+            return await flood.refuse(self, inbound, user_hash, decision, outbound)
+        # ---- end of flood control
 
         db = self.database()
         campaigns = await self._campaign_directory()
-        user_hash = self.hash_id(inbound.channel, inbound.sender)
         key = self.inbound_key(inbound)
         async with (
             self._serialised(db, user_hash),

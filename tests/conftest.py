@@ -17,6 +17,9 @@ from bot.store.db import async_url, get_sync_engine, sync_url
 from bot.store.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("VK_TEST_DATABASE_URL")
+# Flood control is off unless a test turns it on: quiz walks answer faster than people do.
+os.environ.setdefault("VK_FLOOD_RATE", "0")
+os.environ.setdefault("VK_NEW_CONVERSATIONS_PER_SECOND", "0")
 
 
 @pytest.fixture(scope="session")

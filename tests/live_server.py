@@ -36,7 +36,13 @@ def settings_env(settings: Settings) -> dict[str, str]:
         VK_MODEL_DIR=str(settings.model_dir),
         VK_MAX_MESSAGE_CHARS=str(settings.max_message_chars),
         VK_MAX_BODY_BYTES=str(settings.max_body_bytes),
+        VK_FLOOD_RATE=str(settings.flood_rate),
+        VK_FLOOD_BURST=str(settings.flood_burst),
+        VK_NEW_CONVERSATIONS_PER_SECOND=str(settings.new_conversations_per_second),
+        VK_NEW_CONVERSATION_QUEUE_SECONDS=str(settings.new_conversation_queue_seconds),
     )
+    if settings.redis_url:
+        env["VK_REDIS_URL"] = settings.redis_url
     if settings.admin_token:
         env["VK_ADMIN_TOKEN"] = settings.admin_token
     return env
@@ -50,6 +56,20 @@ def run_server(
     factory: str = "bot.app:factory",
 ) -> Iterator[str]:
     """Start a server for `settings`; yields its base URL and stops it afterwards."""
+    with start_server(settings, workers, timeout, factory) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def start_server(
+    settings: Settings,
+    workers: int = 1,
+    timeout: float = 30.0,
+    factory: str = "bot.app:factory",
+    extra_env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like `run_server`, also yielding the process (its pid, for memory measurements)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -68,8 +88,11 @@ def run_server(
     if workers > 1:
         cmd += ["--workers", str(workers)]
     env = settings_env(settings)
+    env.update(extra_env or {})
+    # A long run logs more than a pipe holds: then the output goes to a file instead.
+    log = log_path.open("wb") if log_path is not None else None
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        cmd, cwd=ROOT, env=env, stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -77,6 +100,8 @@ def run_server(
         while True:
             if proc.poll() is not None:
                 out = proc.stdout.read().decode() if proc.stdout else ""
+                if log_path is not None:
+                    out = log_path.read_text(errors="replace")[-4000:]
                 raise RuntimeError(f"server exited with {proc.returncode}:\n{out}")
             try:
                 if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
@@ -86,7 +111,7 @@ def run_server(
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not become healthy in time")
             time.sleep(0.05)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
@@ -96,3 +121,5 @@ def run_server(
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+        if log is not None:
+            log.close()

@@ -137,6 +137,10 @@ def _filters(scope: Scope, params: dict[str, str | None]) -> Any:
         "channel": (params.get("channel") or "").strip() or None,
         "region": (params.get("region") or "").strip() or None,
     }
+    for name in ("channel", "region"):  # the columns' sizes; NUL never reaches a query
+        value = base[name]
+        if value is not None and (len(value) > 64 or "\x00" in value):
+            raise BadInput(f"{name} must be at most 64 characters, without control characters")
     if week:
         if not WEEK_RE.match(week):
             raise BadInput("week must look like 2026-W48")

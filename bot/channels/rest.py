@@ -67,10 +67,13 @@ def parse_body(raw: bytes, settings: Settings) -> Inbound:
 
     if len(raw) > settings.max_body_bytes:
         raise _too_large(settings)
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest(400, "invalid_json", "the body is not valid JSON") from None
+    from bot import edge
+
+    try:  # nesting bound before parsing; no lone surrogate or NUL anywhere (bot/edge.py)
+        body = edge.loads(raw)
+        edge.check_strings(body)
+    except edge.EdgeError as exc:
+        raise BadRequest(exc.status, exc.error, exc.detail) from None
     if not isinstance(body, dict):
         raise BadRequest(400, "invalid_body", "the body must be a JSON object")
     sender = body.get("sender")
@@ -104,10 +107,10 @@ def parse_body(raw: bytes, settings: Settings) -> Inbound:
         value = metadata.get(key)
         if value is None:
             continue
-        if not isinstance(value, str) or len(value) > _MAX_META_STR:
-            raise BadRequest(
-                422, "invalid_metadata", f"'metadata.{key}' must be a string of ≤ {_MAX_META_STR}"
-            )
+        try:  # lengths of the columns they end up in
+            edge.check_meta(key, value)
+        except edge.EdgeError as exc:
+            raise BadRequest(exc.status, exc.error, exc.detail) from None
         if value:
             meta[key] = value
     start = metadata.get("start")
@@ -271,6 +274,7 @@ def endpoint(pipeline: Pipeline, settings: Settings) -> Callable[[Request], Awai
     """The webhook as a plain Starlette endpoint (no FastAPI dependency solving per request:
     this is the hot path, and the body is validated by hand to give precise 4xx reasons)."""
     from bot import metrics
+    from bot.flood import Busy
 
     async def rest_webhook(request: Request) -> Response:
         try:
@@ -280,6 +284,13 @@ def endpoint(pipeline: Pipeline, settings: Settings) -> Callable[[Request], Awai
             return Response(exc.body(), status_code=exc.status, media_type="application/json")
         try:
             result = await pipeline.handle(inbound)
+        except Busy as exc:  # no room for a new conversation now (bot/flood.py)
+            return Response(
+                dumps({"error": "busy", "detail": "too many new conversations; try again soon"}),
+                status_code=503,
+                media_type="application/json",
+                headers={"Retry-After": exc.retry_after_header},
+            )
         except Exception:
             log.exception("REST message failed")
             return Response(

@@ -19,8 +19,9 @@ from bot import clock
 from bot.leads import store
 
 if TYPE_CHECKING:
-    from quiz.ranking import CandidateSource, Query, Scored
     from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from quiz.ranking import CandidateSource, Query, Scored
 
 TTL_S = 30.0
 PENALTY_PER_LATE_LEAD = 0.1

@@ -96,8 +96,11 @@ class NluModel:
     def lemmatize(self, lang: str, toks: tuple[str, ...]) -> tuple[str, ...]:
         nlp = self.pipelines.get(lang) or self.pipelines[self.default_lang]
         lemmatizer = nlp.get_pipe("vk_lemmatizer")
-        doc = lemmatizer(nlp.make_doc(" ".join(toks)))
-        return tuple(t.lemma_ for t in doc)
+        # A memory zone: strings and lexemes of words the vocabulary did not know are freed
+        # afterwards (otherwise every typo anyone sends stays in the vocabulary for good).
+        with nlp.memory_zone():
+            doc = lemmatizer(nlp.make_doc(" ".join(toks)))
+            return tuple(str(t.lemma_) for t in doc)
 
     def detect_language(self, text: str) -> tuple[str | None, float]:
         return self.detector.detect(text)
@@ -129,8 +132,11 @@ class NluModel:
         if not text.strip():
             return result
         nlp = self.pipelines[use]
-        doc = nlp(prepare(text), disable=["vk_lemmatizer"])  # lemmas: only for options
-        ranking = sorted(doc.cats.items(), key=lambda kv: -kv[1])[:RANKING_SIZE]
+        with nlp.memory_zone():  # the vocabulary does not grow with what people type
+            doc = nlp(prepare(text), disable=["vk_lemmatizer"])  # lemmas: only for options
+            cats = {str(k): float(v) for k, v in doc.cats.items()}
+            del doc
+        ranking = sorted(cats.items(), key=lambda kv: -kv[1])[:RANKING_SIZE]
         result["intent_ranking"] = [
             {"name": name, "confidence": round(float(score), 4)} for name, score in ranking
         ]

@@ -24,6 +24,7 @@ from bot.nlu.tokens import norm_phrase
 from quiz.text import NUMBER_WORDS, ORDINALS
 
 DEFAULT_THRESHOLD = 0.6
+LEMMA_CACHE_SIZE = 4096  # token sequences whose lemmas are kept (oldest dropped first)
 PREPARED_CACHE_SIZE = 256  # option sets kept prepared (a quiz has a few dozen, per language)
 
 Lemmatize = Callable[[str, tuple[str, ...]], tuple[str, ...]]  # (lang, tokens) -> lemmas
@@ -252,8 +253,10 @@ class OptionMatcher:
         if cached is not None:
             return cached
         lemmas = self.lemmatize(lang, toks) if self.lemmatize else toks
-        if len(self._lemma_cache) < 50_000:
-            self._lemma_cache[key] = lemmas
+        # Bounded: every free text anyone types is a key (up to a whole message of tokens).
+        if len(self._lemma_cache) >= LEMMA_CACHE_SIZE:
+            self._lemma_cache.pop(next(iter(self._lemma_cache)))
+        self._lemma_cache[key] = lemmas
         return lemmas
 
     @staticmethod

@@ -88,6 +88,7 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
 
 # ---------------------------------------------------------------------- subword bag of words
 
+CHAR_CACHE_SIZE = 10_000  # words whose character n-gram keys are kept
 _char_cache: dict[str, list[int]] = {}
 
 
@@ -101,8 +102,11 @@ def _char_keys(word: str, min_n: int, max_n: int) -> list[int]:
         for n in range(min_n, max_n + 1)
         for i in range(len(padded) - n + 1)
     ]
-    if len(_char_cache) < 200_000:
-        _char_cache[word] = keys
+    # Bounded (the oldest word makes room): a long-running server sees every word anyone
+    # types, and each entry holds a few dozen ints.
+    if len(_char_cache) >= CHAR_CACHE_SIZE:
+        _char_cache.pop(next(iter(_char_cache)), None)
+    _char_cache[word] = keys
     return keys
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from bot import edge
 from bot.channels.base import Outbound, RenderContext
 from bot.channels.outbox import OutboxSender
 from bot.channels.telegram import render as telegram_render
@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from telegram import Update
     from telegram.ext import ExtBot
 
+    from bot.channels.telegram.render import Tap
     from bot.config import Settings
-    from bot.pipeline import Pipeline
+    from bot.pipeline import Inbound, Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +71,33 @@ class TelegramChannel:
         performs for us (answerCallbackQuery stops the tapped button's spinner), or {}."""
         from telegram import Update
 
-        update = Update.de_json(data, self.bot)
-        await self.handle(update, answer_inline=False)
+        try:  # a signed update we cannot use is acknowledged and counted (bot/edge.py)
+            update = Update.de_json(edge.clean(data), self.bot)
+            parsed = to_inbound(update)
+            if parsed is not None:
+                edge.clean_inbound(parsed[0])
+        except Exception as exc:
+            edge.ignored(CHANNEL, "malformed", exc)
+            return {}
+        if parsed is None:
+            edge.ignored(CHANNEL, "unsupported")
+            return {}
+        await self.handle(update, answer_inline=False, parsed=parsed)
         query = update.callback_query
         if query is not None:
             return {"method": "answerCallbackQuery", "callback_query_id": query.id}
         return {}
 
-    async def handle(self, update: Update, *, answer_inline: bool = True) -> None:
+    async def handle(
+        self,
+        update: Update,
+        *,
+        answer_inline: bool = True,
+        parsed: tuple[Inbound, int, Tap | None] | None = None,
+    ) -> None:
         """One update. A tap is answered here (`answer_inline`) unless the webhook's answer
         does it; the reply follows through the outbox."""
-        parsed = to_inbound(update)
+        parsed = parsed or to_inbound(update)
         if parsed is None:
             return
         inbound, chat_id, tap = parsed
@@ -182,12 +199,14 @@ def build_router(tg: TelegramChannel) -> APIRouter:
         body = await request.body()
         if len(body) > MAX_UPDATE_BYTES:
             return JSONResponse({"detail": "update too large"}, status_code=413)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return JSONResponse({"detail": "body is not JSON"}, status_code=400)
+        try:  # signed but unusable: acknowledged, or Telegram re-sends it forever
+            data = edge.loads(body)
+        except edge.EdgeError as exc:
+            edge.ignored(CHANNEL, exc.error)
+            return JSONResponse({})
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            return JSONResponse({"detail": "not a Telegram update"}, status_code=400)
+            edge.ignored(CHANNEL, "not_an_update")
+            return JSONResponse({})
         # An exception gives a 500, and Telegram delivers the update again later.
         return JSONResponse(await tg.handle_update(data))
 

@@ -38,6 +38,9 @@ SERVICE_WINDOW = timedelta(hours=24)
 MAX_BODY_BYTES = 512 * 1024
 _MEDIA = frozenset({"image", "video", "audio", "document", "sticker", "contacts"})
 
+# What a malformed (but signed) body raises while parsed; database errors are not among them.
+_UNUSABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError)
+
 _collected: contextvars.ContextVar[list[tuple[Inbound, str, datetime]]] = contextvars.ContextVar(
     "whatsapp_collected"
 )
@@ -156,8 +159,13 @@ class WhatsAppChannel:
         )
         self._collect(inbound, reply)
 
-    async def parse(self, data: dict[str, Any]) -> list[tuple[Inbound, str, datetime]]:
-        """(inbound, recipient, message time) for every message of a verified webhook update."""
+    async def parse(self, body: bytes) -> list[tuple[Inbound, str, datetime]]:
+        """(inbound, recipient, message time) for every message in a verified webhook body."""
+        from bot import edge
+
+        data = edge.clean(edge.loads(body))  # depth-bounded; EdgeError is a ValueError
+        if not isinstance(data, dict):
+            raise ValueError("body is not a webhook update")
         found: list[tuple[Inbound, str, datetime]] = []
         for single in split_updates(data):
             token = _collected.set([])
@@ -172,14 +180,13 @@ class WhatsAppChannel:
 
     async def handle_body(self, body: bytes) -> int:
         """Process every message of a verified webhook body; returns how many."""
-        data = json.loads(body)
-        if not isinstance(data, dict):
-            raise ValueError("body is not a webhook update")
-        return await self.handle_update(data)
+        from bot import edge
 
-    async def handle_update(self, data: dict[str, Any]) -> int:
-        """Process every message of a verified, parsed webhook update; returns how many."""
-        found = await self.parse(data)
+        try:  # a signed body we cannot use is acknowledged and counted (bot/edge.py)
+            found = [(edge.clean_inbound(i), r, t) for i, r, t in await self.parse(body)]
+        except _UNUSABLE as exc:
+            edge.ignored(CHANNEL, "malformed", exc)
+            return 0
         public_url = self.settings.public_url
 
         def render(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
@@ -230,14 +237,9 @@ def build_router(wa: WhatsAppChannel) -> APIRouter:
         )
         if problem is not None:
             return JSONResponse({"detail": "forbidden"}, status_code=403)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return JSONResponse({"detail": "body is not JSON"}, status_code=400)
-        if not isinstance(data, dict):
-            return JSONResponse({"detail": "not a webhook update"}, status_code=400)
-        # An exception gives a 500, and Meta delivers the webhook again later.
-        await wa.handle_update(data)
+        # Signed but unusable bodies are acknowledged and counted inside handle_body; an
+        # exception (the database is down) gives a 500, and Meta delivers it again later.
+        await wa.handle_body(body)
         return PlainTextResponse("ok")
 
     router = APIRouter(tags=["whatsapp"])

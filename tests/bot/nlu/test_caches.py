@@ -59,3 +59,41 @@ def test_token_caches_are_bounded_and_callers_get_their_own_list() -> None:
     assert tokens_module.norm_phrase("Één keer") == ("een", "keer")
     for cached in (tokens_module._tokens, tokens_module.norm_phrase):
         assert cached.cache_info().maxsize == tokens_module.CACHE_SIZE
+
+
+def test_vocabulary_does_not_grow_with_unseen_words(nlu_model: NluModel) -> None:
+    nlp = nlu_model.pipelines["nl"]
+    nlu_model.parse("warmup zin met tuin", "nl")
+    nlu_model.lemmatize("nl", ("warmup", "tuin"))
+    strings = len(nlp.vocab.strings)
+    for i in range(300):
+        text = f"qzx{i}vlorp mensen{i}jes tuinieren{i}"
+        result = nlu_model.parse(text, "nl")
+        assert result["intent_ranking"]
+        nlu_model.lemmatize("nl", (f"qzx{i}vlorp", "mensen"))
+    assert len(nlp.vocab.strings) <= strings + 5
+    assert nlu_model.lemmatize("nl", ("mensen", "dieren")) == ("mens", "dier")
+
+
+def test_text_lemma_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(options_module, "LEMMA_CACHE_SIZE", 20)
+    matcher = OptionMatcher()
+    specs = [OptionSpec("tuin", ("in de tuin",)), OptionSpec("x", ("iets anders",))]
+    for i in range(100):
+        matcher.match(f"ergens in de tuin {i} blok{i}", specs)
+        assert len(matcher._lemma_cache) <= 20
+    assert matcher.match("in de tuin", specs).id == "tuin"  # type: ignore[union-attr]
+
+
+def test_character_ngram_cache_is_bounded(
+    nlu_model: NluModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.nlu import textcat
+
+    monkeypatch.setattr(textcat, "CHAR_CACHE_SIZE", 30)
+    monkeypatch.setattr(textcat, "_char_cache", {})
+    before = nlu_model.parse("ik wil opnieuw beginnen", "nl")["intent"]
+    for i in range(100):
+        nlu_model.parse(f"woord{i}x ander{i}y", "nl")
+        assert len(textcat._char_cache) <= 30
+    assert nlu_model.parse("ik wil opnieuw beginnen", "nl")["intent"] == before
