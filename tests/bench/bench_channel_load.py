@@ -48,6 +48,7 @@ import psutil
 import pytest
 
 from tests.bench.bench_rest_load import (
+    BENCH_LIMITS,
     ROOT,
     Connection,
     cpu_seconds,
@@ -264,6 +265,7 @@ async def run(
         env.update(
             VK_DATABASE_URL=url,
             VK_SECRET_KEY="bench",
+            **BENCH_LIMITS,
             VK_MODEL_DIR=str(Path(tmp.name) / "nlu"),
             VK_DEMO_COUNT="500",
         )

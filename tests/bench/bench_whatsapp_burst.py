@@ -38,6 +38,7 @@ from typing import Any
 import psutil
 
 from tests.bench.bench_rest_load import (
+    BENCH_LIMITS,
     ROOT,
     Connection,
     cpu_seconds,
@@ -208,6 +209,7 @@ async def run(db: str = "sqlite", people: int = 3000, seconds: float = 60.0) -> 
     env.update(
         VK_DATABASE_URL=url,
         VK_SECRET_KEY="bench",
+        **BENCH_LIMITS,
         VK_MODEL_DIR=str(Path(tmp.name) / "nlu"),
         VK_DEMO_COUNT="500",
         VK_WHATSAPP_TOKEN=fake.token,
