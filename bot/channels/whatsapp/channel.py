@@ -108,7 +108,8 @@ class WhatsAppChannel:
         self.pipeline = pipeline
         self._session = graph_session(settings) if client is None else None
         self.client = client or build_client(settings, self._session)
-        self.sender = OutboxSender(pipeline.database(), WhatsAppDelivery(self.client))
+        self.delivery = WhatsAppDelivery(settings)
+        self.sender = OutboxSender(pipeline.database(), self.delivery)
         self._register_handlers()
 
     # ------------------------------------------------------------------ parsing (pywa)
@@ -207,6 +208,7 @@ class WhatsAppChannel:
 
     async def stop(self) -> None:
         await self.sender.stop()
+        await self.delivery.close()
         if self._session is not None:
             await self._session.aclose()
 
