@@ -75,8 +75,13 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     # Browsers may call the REST endpoint only from allowed origins (per organisation, plus
     # settings.cors_origins and our own pages); elsewhere it adds CORS for cors_origins.
     from bot.channels.widget import cors as widget_cors
+    from bot.store.organisations import allowed_origins_lookup
 
-    app.add_middleware(widget_cors.OriginAllowlist, settings=settings)
+    app.add_middleware(
+        widget_cors.OriginAllowlist,
+        settings=settings,
+        org_origins=allowed_origins_lookup(settings.database_url),
+    )
     # Outermost: NUL / control characters in any path or query string get one 400 (bot/edge.py).
     from bot.edge import QueryGuard
 

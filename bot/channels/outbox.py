@@ -22,7 +22,10 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.store import outbox as store
+from bot.store.outbox import DEAD, TEMPLATE_NEEDED
 from bot.store.turns import TurnDatabase
+
+__all__ = ["DEAD", "TEMPLATE_NEEDED", "Delivery", "OutboxSender", "RetryLater", "Undeliverable"]
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import httpx
 
-from bot.channels.outbox import RetryLater, Undeliverable
-from bot.store.outbox import TEMPLATE_NEEDED
+from bot.channels.outbox import TEMPLATE_NEEDED, RetryLater, Undeliverable
 
 if TYPE_CHECKING:
     from pywa_async import WhatsApp

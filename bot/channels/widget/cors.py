@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
@@ -79,37 +79,8 @@ def origin_matches(origin: str, allowed: Iterable[str]) -> bool:
     return False
 
 
-def database_org_origins(settings: Settings) -> OrgOrigins:
-    """Read `organisations.allowed_origins` (a JSON list) from the database."""
-
-    async def lookup(org: str | None) -> list[str]:
-        from sqlalchemy import text
-
-        from bot.store.db import get_engine
-
-        sql = "SELECT allowed_origins FROM organisations"
-        params: dict[str, Any] = {}
-        if org is not None:
-            sql += " WHERE id = :org"
-            params["org"] = org
-        try:
-            async with get_engine(settings.database_url).connect() as conn:
-                rows = (await conn.execute(text(sql), params)).all()
-        except Exception as exc:  # no organisations table (yet): only the global list applies
-            log.debug("organisation origins unavailable: %s", exc)
-            return []
-        found: list[str] = []
-        for (value,) in rows:
-            if isinstance(value, str):
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    value = [value]
-            if isinstance(value, list):
-                found.extend(str(v) for v in value if isinstance(v, str))
-        return found
-
-    return lookup
+async def _no_org_origins(_org: str | None) -> list[str]:
+    return []
 
 
 class OriginPolicy:
@@ -126,7 +97,7 @@ class OriginPolicy:
         self.allow_any = "*" in self.global_origins
         own = normalise_origin(settings.public_url)
         self.own = own
-        self._lookup = org_origins or database_org_origins(settings)
+        self._lookup = org_origins or _no_org_origins
         self._ttl = ttl
         self._cache: dict[str | None, tuple[float, tuple[str, ...]]] = {}
 
@@ -202,10 +173,11 @@ class OriginAllowlist:
         settings: Settings,
         policy: OriginPolicy | None = None,
         paths: tuple[str, ...] = (REST_PATH,),
+        org_origins: OrgOrigins | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
-        self.policy = policy or OriginPolicy(settings)
+        self.policy = policy or OriginPolicy(settings, org_origins)
         self.paths = paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
