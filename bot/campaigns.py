@@ -356,6 +356,11 @@ class CampaignDirectory:
         self._by_code = {c.code.lower(): c for c in rows}
         self._loaded_at = time.monotonic()
 
+    def quiz_of(self, code: str | None) -> str | None:
+        """The quiz a campaign's conversations get (None: the default quiz)."""
+        found = self._by_code.get(code.lower()) if code else None
+        return str(found.quiz_id) if found is not None and found.quiz_id else None
+
     def attribute(
         self, code: str | None, first_text: str | None, today: date | None = None
     ) -> str | None:

@@ -454,19 +454,23 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _first_touch(inbound: Inbound, campaigns: Any) -> Inbound:
+def _first_touch(inbound: Inbound, campaigns: CampaignDirectory) -> Inbound:
     """A new conversation's campaign: the channel's code, or the keyword in its first text
-    (`bot.campaigns.CampaignDirectory`, cached: no query on this path)."""
+    (`bot.campaigns.CampaignDirectory`, cached: no query on this path); and the campaign's
+    quiz, unless the channel named one (a widget's `data-quiz`)."""
     from dataclasses import replace
 
     given = inbound.meta.get("campaign")
     text = inbound.meta.get("first_text") or inbound.text or inbound.payload
     code = campaigns.attribute(given, text)
-    if code == given:
+    quiz = inbound.meta.get("quiz") or campaigns.quiz_of(code)
+    if code == given and quiz == inbound.meta.get("quiz"):
         return inbound
-    meta = {k: v for k, v in inbound.meta.items() if k != "campaign"}
+    meta = {k: v for k, v in inbound.meta.items() if k not in ("campaign", "quiz")}
     if code:
         meta["campaign"] = code
+    if quiz:
+        meta["quiz"] = quiz
     return replace(inbound, meta=meta)
 
 

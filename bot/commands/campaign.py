@@ -100,6 +100,12 @@ def create_cmd(
         raise fail("--end is before --start")
     if not name.strip():
         raise fail("--name must not be empty")
+    if quiz is not None:
+        from bot.content import load_quizzes
+
+        served = load_quizzes(settings.content_dir)
+        if quiz not in served:
+            raise fail(f"--quiz {quiz!r} is not served here; quizzes: {', '.join(served)}")
     row = Campaign(
         code=code,
         name=name.strip(),

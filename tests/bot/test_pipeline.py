@@ -358,8 +358,15 @@ async def test_a_second_quiz_is_served_and_chosen_per_conversation(
         )
     quizzes = load_quizzes(tmp_path)
     assert list(quizzes) == ["vrijwilligerskracht", "kort"]
+    from bot.store.campaigns import Campaign, add_campaign
+
+    async with session_scope(db_url) as session:
+        await add_campaign(session, Campaign(code="radio", name="Radio", quiz_id="kort"))
     pipeline = Pipeline(settings, quizzes=quizzes)
     try:
+        by_campaign = await pipeline.handle(
+            Inbound("rest", "d", text="/start", meta={"campaign": "radio"})
+        )
         chosen = await pipeline.handle(Inbound("rest", "a", text="/start", meta={"quiz": "kort"}))
         default = await pipeline.handle(Inbound("rest", "b", text="/start"))
         unknown = await pipeline.handle(Inbound("rest", "c", text="/start", meta={"quiz": "x"}))
@@ -369,6 +376,7 @@ async def test_a_second_quiz_is_served_and_chosen_per_conversation(
             rows = await session.execute(select(t.conversations.c.id, t.conversations.c.state))
             quiz_of = {r[0]: State.from_dict(r[1]).quiz_id for r in rows}
         assert quiz_of[chosen.conversation_id] == "kort"
+        assert quiz_of[by_campaign.conversation_id] == "kort"  # the campaign's quiz
         assert quiz_of[default.conversation_id] == "vrijwilligerskracht"
         assert quiz_of[unknown.conversation_id] == "vrijwilligerskracht"
     finally:
