@@ -244,7 +244,7 @@ def build_router(settings: Settings) -> APIRouter:
     # ------------------------------------------------------------------ pages
 
     async def dashboard(request: Request, **fixed: str | None) -> Response:
-        from bot.analytics import DIMENSIONS, STAGE_LABELS, STAGES, K
+        from bot.analytics import DIMENSIONS, STAGE_LABELS, K
         from bot.campaigns import campaign_links
         from bot.store.campaigns import list_campaigns
 
@@ -285,7 +285,7 @@ def build_router(settings: Settings) -> APIRouter:
             filters=report.filters,
             week=params.get("week"),
             report=report,
-            stages=STAGES,
+            stages=report.stage_names,
             stage_labels=STAGE_LABELS[lang],
             dimensions=[d for d in DIMENSIONS if not (d == "campaign" and scope.campaign)],
             dim_labels=dim_labels,
