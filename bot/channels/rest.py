@@ -267,6 +267,7 @@ def endpoint(pipeline: Pipeline, settings: Settings) -> Callable[[Request], Awai
     """The webhook as a plain Starlette endpoint (no FastAPI dependency solving per request:
     this is the hot path, and the body is validated by hand to give precise 4xx reasons)."""
     from bot import metrics
+    from bot.http_errors import is_database_unavailable
 
     async def rest_webhook(request: Request) -> Response:
         try:
@@ -276,7 +277,9 @@ def endpoint(pipeline: Pipeline, settings: Settings) -> Callable[[Request], Awai
             return Response(exc.body(), status_code=exc.status, media_type="application/json")
         try:
             result = await pipeline.handle(inbound)
-        except Exception:
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                raise  # bot.http_errors answers 503 with Retry-After
             log.exception("REST message failed")
             return Response(
                 dumps({"error": "internal", "detail": "the message could not be handled"}),
