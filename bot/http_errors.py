@@ -39,9 +39,12 @@ class DatabaseHealth:
     def __init__(self) -> None:
         self.down_since: float | None = None
 
-    def failed(self) -> None:
+    def failed(self) -> bool:
+        """Note the failure; True when it is news (the database was fine until now)."""
         if self.down_since is None:
             self.down_since = time.monotonic()
+            return True
+        return False
 
     def ok(self) -> None:
         self.down_since = None
@@ -104,11 +107,11 @@ def unavailable_response() -> Response:
 async def _handler(request: Request, exc: Exception) -> Response:
     if not is_database_unavailable(exc):
         raise exc
-    health.failed()
     from bot import metrics
 
     metrics.error("-", "database_unavailable")
-    log.warning("database unavailable (%s): %s answered 503", type(exc).__name__, request.url.path)
+    if health.failed():  # once per outage, not once per request
+        log.warning("database unavailable (%s): answering 503 until it is back", exc)
     return unavailable_response()
 
 

@@ -25,11 +25,9 @@ if TYPE_CHECKING:
 @lru_cache(maxsize=1)
 def schema_heads() -> frozenset[str]:
     """The newest revision of every migration branch (read once from the scripts)."""
-    from alembic.script import ScriptDirectory
+    from bot.startup import script_heads
 
-    from bot.store.migrate import alembic_config
-
-    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+    return script_heads()
 
 
 def metrics_allowed(settings: Settings, request: Request) -> bool:

@@ -23,7 +23,7 @@ from bot.analytics.journeys import SEEN_EVENTS, Cell, Journey, delta, fold
 from bot.analytics.stages import RESPONDED, RESPONDED_LEAD_STATUSES
 
 log = logging.getLogger(__name__)
-BATCH = 50_000
+BATCH = 20_000  # events per transaction: SQLite's write lock is held for one batch
 # pg_advisory_xact_lock key shared by refreshes and erasures ("vkreport").
 LOCK_KEY = 0x766B7265706F7274
 UPSERT_COUNTS = (
@@ -202,11 +202,15 @@ async def refresh(target: str | AsyncEngine, batch: int = BATCH) -> int:
             return total
 
 
-async def refresh_forever(url: str, every: float = 60.0) -> None:
-    """Keep the counters close to the events (a report then only folds the last minute)."""
+async def refresh_forever(
+    target: str | AsyncEngine, every: float = 60.0, first_after: float = 10.0
+) -> None:
+    """Keep the counters close to the events (a report then only folds the last minute).
+    The first round waits `first_after` seconds: start-up has better things to do."""
+    await asyncio.sleep(first_after)
     while True:
         try:
-            await refresh(url)
+            await refresh(target)
         except asyncio.CancelledError:
             raise
         except Exception:
