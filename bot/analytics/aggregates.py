@@ -29,7 +29,7 @@ LOCK_KEY = 0x766B7265706F7274
 UPSERT_COUNTS = (
     "INSERT INTO report_counts (g, campaign, day, channel, region, metric, key, n) "
     "VALUES (:g, :campaign, :day, :channel, :region, :metric, :key, :n) "
-    "ON CONFLICT (g, campaign, day, channel, region, metric, key) "
+    "ON CONFLICT (g, metric, day, campaign, channel, region, key) "
     "DO UPDATE SET n = report_counts.n + excluded.n"
 )
 UPSERT_JOURNEY = (

@@ -23,12 +23,17 @@ QUESTION_EVENTS = frozenset({"question_shown", "answered", "skipped"})
 # Event names counted as such (optional stages show once seen).
 SEEN_EVENTS = frozenset({"lead_delivered", "volunteer_started"})
 # Grains of report_counts: which dimensions a row keeps (the others are '').
+# Every combination of the three filterable dimensions, so any filter (plus one breakdown)
+# reads one small grain; campaign is kept in all of them.
 GRAINS: dict[int, frozenset[str]] = {
     0: frozenset(),
     1: frozenset({"channel"}),
     2: frozenset({"region"}),
     3: frozenset({"day"}),
     4: frozenset({"day", "channel", "region"}),
+    5: frozenset({"channel", "region"}),
+    6: frozenset({"day", "channel"}),
+    7: frozenset({"day", "region"}),
 }
 Cell = tuple[int, str, str, str, str, str, str]  # g, campaign, day, channel, region, metric, key
 
@@ -175,6 +180,9 @@ def cells(j: Journey, pairs: Iterable[tuple[str, str]]) -> list[Cell]:
         (2, campaign, "", "", region),
         (3, campaign, day, "", ""),
         (4, campaign, day, channel, region),
+        (5, campaign, "", channel, region),
+        (6, campaign, day, channel, ""),
+        (7, campaign, day, "", region),
     )
     return [(*d, metric, key) for d in dims for metric, key in pairs]
 

@@ -105,7 +105,7 @@ _SQL = {
     "report_count": (
         "INSERT INTO report_counts (g, campaign, day, channel, region, metric, key, n) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (g, campaign, day, channel, region, metric, key) "
+        "ON CONFLICT (g, metric, day, campaign, channel, region, key) "
         "DO UPDATE SET n = report_counts.n + excluded.n"
     ),
     "report_max_event": "SELECT MAX(id) FROM events",

@@ -1,4 +1,4 @@
-"""Report aggregates: counts per (grain, campaign, day, channel, region, metric, key), one
+"""Report aggregates: counts per (grain, metric, day, campaign, channel, region, key), one
 folded state per journey and the high-water mark of the events already folded in.
 
 Revision ID: scale_0050_report_counts
@@ -28,8 +28,9 @@ def upgrade() -> None:
         sa.Column("metric", sa.String(16), nullable=False),
         sa.Column("key", sa.String(160), nullable=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
+        # Reports read one grain and a few metrics, often a range of days.
         sa.PrimaryKeyConstraint(
-            "g", "campaign", "day", "channel", "region", "metric", "key", name="pk_report_counts"
+            "g", "metric", "day", "campaign", "channel", "region", "key", name="pk_report_counts"
         ),
     )
     op.create_table(
