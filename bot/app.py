@@ -26,6 +26,7 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     """The app. `prepare_in_background` (used by `serve` with one worker): answer at once and
     load demo data and the language model while already serving."""
     from fastapi import FastAPI
+
     from bot.channels import rest
     from bot.services import build_pipeline
 

@@ -109,12 +109,17 @@ def _current_heads(url: str) -> set[str]:
         engine.dispose()
 
 
-def prepare_beside_workers(settings: Settings, folder: Path) -> threading.Thread:
-    """Demo data and the language model in a thread of the serving process, once; workers
-    find `folder/prepared` when it is done (also when it failed: they then serve without)."""
+def prepared_flag(folder: Path) -> Path:
+    """Where the workers look for "preparation done" (set before they start)."""
     flag = folder / "prepared"
     flag.unlink(missing_ok=True)
     os.environ[PREPARED_ENV] = str(flag)
+    return flag
+
+
+def prepare_beside_workers(settings: Settings, flag: Path) -> threading.Thread:
+    """Demo data and the language model in a thread of the serving process, once; workers
+    find `flag` when it is done (also when it failed: they then serve without)."""
 
     def run() -> None:
         try:

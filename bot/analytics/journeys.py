@@ -166,7 +166,9 @@ def contributions(
         out.append(("left", j.last_question))
     if j.profile:
         out.append(("profile", j.profile))
-    causes = {c for q, options in j.answers.items() for o in options for c in causes_of.get((q, o), ())}
+    causes = {
+        c for q, options in j.answers.items() for o in options for c in causes_of.get((q, o), ())
+    }
     out += [("cause", c) for c in causes]
     return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from bot.analytics.journeys import GRAINS
-from bot.analytics.stages import ALL_STAGES, COMPLETED, OPTIONAL, REFERRAL_CAMPAIGN
+from bot.analytics.stages import ALL_STAGES, OPTIONAL, REFERRAL_CAMPAIGN
 from bot.analytics.suppression import K, cell, suppress, suppress_partition
 from quiz.model import Quiz
 
@@ -83,7 +83,7 @@ async def _sum(
     dims = filters.dims() | ({group} if group and group != "campaign" else set())
     where = ["g = :g", "metric IN :metrics"]
     params: dict[str, Any] = {"g": _grain(dims), "metrics": list(metrics)}
-    binds = [sa.bindparam("metrics", expanding=True)]
+    binds: list[Any] = [sa.bindparam("metrics", expanding=True)]
     if filters.campaigns is not None:
         where.append("campaign IN :campaigns")
         params["campaigns"] = list(filters.campaigns)
@@ -102,7 +102,7 @@ async def _sum(
         params["until"] = filters.until.isoformat()
     cols = f"{group}, metric, key" if group else "metric, key"
     query = sa.text(
-        f"SELECT {cols}, SUM(n) FROM report_counts WHERE {' AND '.join(where)} "  # noqa: S608
+        f"SELECT {cols}, SUM(n) FROM report_counts WHERE {' AND '.join(where)} "
         f"GROUP BY {cols} HAVING SUM(n) <> 0"
     ).bindparams(*binds)
     return [tuple(r) for r in (await session.execute(query, params)).all()]
@@ -309,9 +309,7 @@ def _drop_off(
     return rows
 
 
-def _profiles(
-    quiz: Quiz, found: Counter[str], lang: str
-) -> list[tuple[str, str, int | None]]:
+def _profiles(quiz: Quiz, found: Counter[str], lang: str) -> list[tuple[str, str, int | None]]:
     all_profiles = {p.id: p for p in quiz.profiles}
     counts = {pid: found.get(pid, 0) for pid in all_profiles}
     counts.update({pid: n for pid, n in found.items() if pid not in counts})
@@ -444,10 +442,3 @@ async def team_report(
         profiles=report.profiles,
         causes=report.causes,
     )
-
-
-def stage_counts_of(stages: Iterable[tuple[str, int | None]]) -> dict[str, int | None]:
-    return dict(stages)
-
-
-__all__ = ["COMPLETED", "DIMENSIONS", "Filters", "QuestionRow", "Report", "TeamReport"]

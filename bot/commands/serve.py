@@ -37,7 +37,12 @@ def command(
     from rich.console import Console
 
     from bot.config import get_settings
-    from bot.startup import prepare_beside_workers, start_report_refresher, upgrade_if_needed
+    from bot.startup import (
+        prepare_beside_workers,
+        prepared_flag,
+        start_report_refresher,
+        upgrade_if_needed,
+    )
     from bot.store.db import is_sqlite
 
     console = Console(stderr=True, soft_wrap=True)
@@ -53,10 +58,6 @@ def command(
         console.print(f"[red]Cannot prepare the database:[/red] {exc}")
         raise typer.Exit(1) from exc
     state_dir = Path(settings.model_dir).parent
-    if workers > 1:
-        # Once, beside the workers: they start now and load the model when it is ready.
-        prepare_beside_workers(settings, state_dir / f"serve-{os.getpid()}")
-    start_report_refresher(settings)  # report counters follow the events (one per service)
     note = "demo organisations and the language model load in the background"
 
     base = f"http://{host}:{port}"
@@ -81,18 +82,20 @@ def command(
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-        uvicorn.run(
-            "bot.startup:worker_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=access_log,
-            log_level="warning",
-        )
+        flag = prepared_flag(state_dir / f"serve-{os.getpid()}")
+
+        def beside() -> None:
+            # Once, beside the workers: they answer now and load the model when it is ready.
+            prepare_beside_workers(settings, flag)
+            start_report_refresher(settings)  # report counters follow the events
+
+        from bot import supervisor
+
+        supervisor.run(host, port, workers, access_log, beside)
         return
     from bot.app import create_app
 
+    start_report_refresher(settings)
     uvicorn.run(
         create_app(settings, prepare_in_background=True),
         host=host,

@@ -206,8 +206,17 @@ class Generator:
         self.next_id += len(t.events)
         cut = t.region_from
         return [
-            (first + i, cid, name, data, question, campaign, channel,
-             region if i >= cut else None, when)
+            (
+                first + i,
+                cid,
+                name,
+                data,
+                question,
+                campaign,
+                channel,
+                region if i >= cut else None,
+                when,
+            )
             for i, (name, question, data) in enumerate(t.events)
         ]
 
@@ -315,7 +324,10 @@ class PostgresDb(Db):
         if self.con is None:
             u = make_url(self.url)
             self.con = await asyncpg.connect(
-                host=u.host, port=u.port or 5432, user=u.username, password=u.password,
+                host=u.host,
+                port=u.port or 5432,
+                user=u.username,
+                password=u.password,
                 database=u.database,
             )
         return self.con
@@ -368,9 +380,8 @@ async def build(db: Db, gen: Generator, n: int, fast_counters: bool) -> int:
     index = {id(t): i for i, t in enumerate(gen.templates)}
     batch: list[tuple[Any, ...]] = []
     total = 0
-    done = 0
     started = time.perf_counter()
-    for cid, t, campaign, channel, region, at in gen.journeys(n):
+    for done, (cid, t, campaign, channel, region, at) in enumerate(gen.journeys(n), start=1):
         rows = gen.rows(cid, t, campaign, channel, region, at)
         batch += rows
         if fast_counters:
@@ -389,11 +400,11 @@ async def build(db: Db, gen: Generator, n: int, fast_counters: bool) -> int:
             await db.insert_events(batch)
             total += len(batch)
             batch = []
-        done += 1
         if done % 100_000 == 0:
             rate = done / (time.perf_counter() - started)
-            print(f"  {done:>9,} journeys, {total:>11,} events ({rate:,.0f} journeys/s)",
-                  flush=True)
+            print(
+                f"  {done:>9,} journeys, {total:>11,} events ({rate:,.0f} journeys/s)", flush=True
+            )
     if batch:
         await db.insert_events(batch)
         total += len(batch)
@@ -438,8 +449,7 @@ async def measure_reports(url: str) -> dict[str, list[float]]:
                 report = await funnel_report(s, filters)
             samples.append(time.perf_counter() - started)
         out[name] = samples
-        print(f"  funnel_report {name:<28} {timed(samples)}  entries={report.entries}",
-              flush=True)
+        print(f"  funnel_report {name:<28} {timed(samples)}  entries={report.entries}", flush=True)
     return out
 
 
@@ -483,12 +493,19 @@ def measure_cli(url: str) -> list[float]:
         started = time.perf_counter()
         out = subprocess.run(
             [sys.executable, "-m", "bot.cli", "report", "funnel", "--format", "json"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=True,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
         )
         samples.append(time.perf_counter() - started)
         assert json.loads(out.stdout)["stages"][0]["name"] == "entries"
-    print(f"  CLI report funnel --format json     {timed(samples)} (process start included)",
-          flush=True)
+    print(
+        f"  CLI report funnel --format json     {timed(samples)} (process start included)",
+        flush=True,
+    )
     return samples
 
 
@@ -529,14 +546,17 @@ async def verify(db: Db, url: str) -> None:
     fast = await snapshot()
     async with session_scope(url) as s:
         for table in ("report_counts", "report_journeys", "report_state"):
-            await s.execute(text(f"DELETE FROM {table}"))  # noqa: S608
+            await s.execute(text(f"DELETE FROM {table}"))
     started = time.perf_counter()
     folded = await refresh(url)
     took = time.perf_counter() - started
     slow = await snapshot()
     assert fast == slow, (len(fast), len(slow), list((fast - slow).items())[:5])
-    print(f"  verified: the incremental refresh over {folded:,} events gives the same "
-          f"{len(slow):,} counters ({folded / took:,.0f} events/s from scratch)", flush=True)
+    print(
+        f"  verified: the incremental refresh over {folded:,} events gives the same "
+        f"{len(slow):,} counters ({folded / took:,.0f} events/s from scratch)",
+        flush=True,
+    )
 
 
 async def main() -> None:
@@ -559,12 +579,16 @@ async def main() -> None:
         db: Db = SqliteDb(Path(tmp)) if args.db == "sqlite" else PostgresDb(args.pg_url)
         try:
             gen = Generator(args.seed, args.days, sqlite=args.db == "sqlite")
-            print(f"{args.db}: building {args.journeys:,} journeys over {args.days} days",
-                  flush=True)
+            print(
+                f"{args.db}: building {args.journeys:,} journeys over {args.days} days", flush=True
+            )
             started = time.perf_counter()
             events = await build(db, gen, args.journeys, fast_counters=True)
-            print(f"  built {args.journeys:,} journeys, {events:,} events in "
-                  f"{time.perf_counter() - started:.0f} s", flush=True)
+            print(
+                f"  built {args.journeys:,} journeys, {events:,} events in "
+                f"{time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
             if args.verify:
                 await verify(db, db.url)
             results: dict[str, Any] = {

@@ -8,7 +8,6 @@ port in a temporary folder (skipped when the PostgreSQL server binaries are not 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 import contextlib
 import glob
 import os
@@ -17,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,8 +62,17 @@ class Cluster:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self.run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l",
-                 str(self.folder / "log"), "start")
+        self.run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(self.folder / "log"),
+            "start",
+        )
 
     def stop(self) -> None:
         self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
@@ -109,8 +118,9 @@ async def test_postgres_outage_under_load(cluster: Cluster, settings: Settings) 
                 sent = time.monotonic()
                 try:
                     r = await http.post("/webhooks/rest/webhook", json=body)
-                    log.append((sent, r.status_code, time.monotonic() - sent,
-                                r.headers.get("retry-after")))
+                    log.append(
+                        (sent, r.status_code, time.monotonic() - sent, r.headers.get("retry-after"))
+                    )
                     if r.status_code not in (200, 503):
                         odd.append(r.text[:300])
                 except httpx.HTTPError as exc:
