@@ -347,7 +347,10 @@ async def funnel_report(
     lang: str = "nl",
     campaign_weeks: Sequence[tuple[date, date]] = (),
 ) -> Report:
-    """Everything the CLI and the dashboard show, suppressed (k ≥ 5)."""
+    """Everything the CLI and the dashboard show, suppressed (k ≥ 5).
+
+    The counters are brought up to date first, on a connection of the session's engine: call
+    it from a session that has not written anything (its write lock would be waited for)."""
     from bot.analytics.aggregates import refresh
 
     if quiz is None:
