@@ -349,7 +349,8 @@ class PostgresDb(Db):
         await con.execute("DELETE FROM report_state")
         await con.execute("INSERT INTO report_state (name, value) VALUES ('events', $1)", hwm)
         await con.execute(f"SELECT setval('events_id_seq', {hwm})")
-        await con.execute("VACUUM ANALYZE")
+        for table in ("events", "report_journeys", "report_counts"):
+            await con.execute(f"ANALYZE {table}")
 
     async def close(self) -> None:
         from sqlalchemy import text
