@@ -26,9 +26,7 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     """The app. `prepare_in_background` (used by `serve` with one worker): answer at once and
     load demo data and the language model while already serving."""
     from fastapi import FastAPI
-    from starlette.responses import JSONResponse, Response
 
-    from bot import metrics
     from bot.jobs.runner import start as start_jobs
     from bot.runtime import build_runtime
 
@@ -102,29 +100,10 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     app.include_router(build_vacancy_router(settings))
     app.include_router(build_lead_router(settings))  # /l/{token}: the organisation's lead page
 
-    @app.get("/healthz", tags=["ops"], response_model=None)
-    async def healthz() -> Response:
-        from sqlalchemy import text
+    from bot import http_errors, ops
 
-        from bot.store.db import get_engine
-
-        try:
-            async with get_engine(settings.database_url).connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception as exc:
-            metrics.error("-", "healthz")
-            return JSONResponse(
-                {"status": "error", "database": type(exc).__name__}, status_code=503
-            )
-        body = {"status": "ok", "database": "ok"}
-        if app.state.preparing:
-            body["preparing"] = "demo data and language model are still loading"
-        return JSONResponse(body)
-
-    @app.get("/metrics", tags=["ops"], response_model=None)
-    async def prometheus() -> Response:
-        body, content_type = metrics.render()
-        return Response(body, media_type=content_type)
+    ops.mount(app, settings)  # /healthz, /readyz, /metrics
+    http_errors.install(app)  # a lost database answers 503 + Retry-After
 
     return app
 

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     whatsapp_api_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
 
+    metrics_token: str | None = None  # /metrics needs it (bearer or ?token=) when set
+
     max_message_chars: int = 2000
     max_body_bytes: int = 16_384
     cors_origins: list[str] = Field(default_factory=list)

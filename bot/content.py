@@ -60,3 +60,14 @@ def load_quizzes(folder: Path | None = None) -> dict[str, Quiz]:
         raise ContentInvalid([ContentError(str(folder), "", "no quiz structure file found")])
     first = DEFAULT_QUIZ if DEFAULT_QUIZ in quizzes else next(iter(quizzes))
     return {first: quizzes[first], **{k: v for k, v in quizzes.items() if k != first}}
+
+
+@lru_cache(maxsize=4)
+def default_quiz(folder: Path | None = None) -> Quiz:
+    """The quiz new conversations get: the first of `folder`, by default VK_CONTENT_DIR's
+    (else the built-in one). Reports, cards and tools use it, so they show the served quiz."""
+    if folder is None:
+        from bot.config import get_settings
+
+        folder = get_settings().content_dir
+    return next(iter(load_quizzes(folder).values()))

@@ -131,9 +131,9 @@ class Pipeline:
         default first; `quiz` alone serves one."""
         if quizzes is None:
             if quiz is None:
-                from bot.content import load_quiz
+                from bot.content import default_quiz
 
-                quiz = load_quiz()
+                quiz = default_quiz()
             quizzes = {quiz.id: quiz}
         self.settings = settings
         self.engines = {quiz_id: Engine(q) for quiz_id, q in quizzes.items()}

@@ -307,9 +307,9 @@ class Recommender:
 
     def _texts(self) -> Texts:
         if self.texts is None:
-            from bot.content import load_quiz
+            from bot.content import default_quiz
 
-            self.texts = load_quiz()
+            self.texts = default_quiz()
         return self.texts
 
     async def _current_signature(self, today: date) -> tuple[Any, ...]:

@@ -249,7 +249,7 @@ def build_router(settings: Settings) -> APIRouter:
     # ------------------------------------------------------------------ pages
 
     async def dashboard(request: Request, **fixed: str | None) -> Response:
-        from bot.analytics import DIMENSIONS, STAGE_LABELS, STAGES, K
+        from bot.analytics import DIMENSIONS, STAGE_LABELS, K
         from bot.campaigns import campaign_links
         from bot.store.campaigns import list_campaigns
 
@@ -290,7 +290,7 @@ def build_router(settings: Settings) -> APIRouter:
             filters=report.filters,
             week=params.get("week"),
             report=report,
-            stages=STAGES,
+            stages=report.stage_names,
             stage_labels=STAGE_LABELS[lang],
             dimensions=[d for d in DIMENSIONS if not (d == "campaign" and scope.campaign)],
             dim_labels=dim_labels,
@@ -522,7 +522,7 @@ def build_landing_router(settings: Settings) -> APIRouter:
         from urllib.parse import urlsplit
 
         from bot.cards import org_theme, profile_card_png
-        from bot.content import load_quiz
+        from bot.content import default_quiz
 
         lang = _lang(request.query_params.get("lang"))
         host = urlsplit(settings.public_url).netloc
@@ -530,7 +530,13 @@ def build_landing_router(settings: Settings) -> APIRouter:
         theme = await org_theme(settings.database_url, request.query_params.get("org"))
         try:
             png = await run_in_threadpool(
-                profile_card_png, load_quiz(), profile_id, lang, host, size, theme
+                profile_card_png,
+                default_quiz(settings.content_dir),
+                profile_id,
+                lang,
+                host,
+                size,
+                theme,
             )
         except KeyError:
             return Response(status_code=404)

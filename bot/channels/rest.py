@@ -275,6 +275,7 @@ def endpoint(pipeline: Pipeline, settings: Settings) -> Callable[[Request], Awai
     this is the hot path, and the body is validated by hand to give precise 4xx reasons)."""
     from bot import metrics
     from bot.flood import Busy
+    from bot.http_errors import is_database_unavailable
 
     async def rest_webhook(request: Request) -> Response:
         try:
@@ -291,7 +292,9 @@ def endpoint(pipeline: Pipeline, settings: Settings) -> Callable[[Request], Awai
                 media_type="application/json",
                 headers={"Retry-After": exc.retry_after_header},
             )
-        except Exception:
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                raise  # bot.http_errors answers 503 with Retry-After
             log.exception("REST message failed")
             return Response(
                 dumps({"error": "internal", "detail": "the message could not be handled"}),

@@ -41,10 +41,10 @@ def run_db(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> 
     """
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+    from bot.startup import upgrade_if_needed
     from bot.store.db import async_url, is_sqlite
-    from bot.store.migrate import upgrade
 
-    upgrade(settings.database_url)
+    upgrade_if_needed(settings.database_url)  # Alembic only when the schema is behind
     url = async_url(settings.database_url)
 
     async def main() -> T:

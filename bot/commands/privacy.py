@@ -7,15 +7,43 @@ import typer
 app = typer.Typer(help="Personal data housekeeping.", no_args_is_help=True)
 
 
-async def purge(database_url: str, older_than_days: int) -> int:
-    """Erase every conversation untouched for `older_than_days`; returns how many."""
+UNCONSENTED_MINUTES = 60
+
+
+async def purge(
+    database_url: str, older_than_days: int, unconsented_minutes: int = UNCONSENTED_MINUTES
+) -> int:
+    """Erase every conversation untouched for `older_than_days`, and those without consent
+    idle for `unconsented_minutes`; returns how many."""
     from datetime import timedelta
 
-    from bot.store.conversations import purge_older_than, utcnow
+    from bot.store.conversations import purge_older_than, purge_unconsented, utcnow
     from bot.store.db import session_scope
 
+    now = utcnow()
     async with session_scope(database_url) as session:
-        return await purge_older_than(session, utcnow() - timedelta(days=older_than_days))
+        count = await purge_older_than(session, now - timedelta(days=older_than_days))
+        count += await purge_unconsented(session, now - timedelta(minutes=unconsented_minutes))
+    if count:
+        checkpoint(database_url)
+    return count
+
+
+def checkpoint(database_url: str) -> None:
+    """SQLite: fold the WAL into the database and truncate it, so erased rows (zeroed in the
+    database by secure_delete) leave no copy in the -wal file."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    u = make_url(database_url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return
+    con = sqlite3.connect(u.database, timeout=30)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
 
 
 @app.command("purge")

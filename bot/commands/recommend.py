@@ -47,7 +47,7 @@ def command(
         raise typer.Exit(1)
 
     from bot.config import get_settings
-    from bot.content import load_quiz
+    from bot.content import default_quiz
     from bot.orgs.queries import load_candidates
     from bot.recommender import Catalogue
     from bot.store.migrate import upgrade
@@ -56,7 +56,7 @@ def command(
     url = get_settings().database_url
     upgrade(url)
     catalogue = Catalogue(load_candidates(url))
-    page = recommend(prepared, catalogue, load_quiz(), offset=offset, limit=n)
+    page = recommend(prepared, catalogue, default_quiz(), offset=offset, limit=n)
     if as_json:
         rows = [{k: item[k] for k in (*CONTRACT_KEYS, *EXTRA_KEYS)} for item in page.items]
         typer.echo(json.dumps(rows, ensure_ascii=False))

@@ -116,11 +116,11 @@ def _title(campaign: str | None, owner: str | None) -> str:
 
 
 def _print_tables(report: Report, by: str | None, lang: str) -> None:
-    from bot.analytics import STAGE_LABELS, STAGES, cell
+    from bot.analytics import STAGE_LABELS, cell
 
     labels = STAGE_LABELS.get(lang, STAGE_LABELS["nl"])
     if by:
-        table = Table(by, *(labels[s] for s in STAGES), title=f"Funnel per {by}")
+        table = Table(by, *(labels[s] for s in report.stage_names), title=f"Funnel per {by}")
         for value, counts in report.breakdowns[by]:
             table.add_row(value, *(cell(n) for n in counts))
         out.print(table)

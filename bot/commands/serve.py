@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -22,16 +23,6 @@ def enabled_channels(settings: Settings) -> list[str]:
     return names
 
 
-def prepare_now(settings: Settings) -> str | None:
-    """Demo organisations for an empty database and the NLU model (bot.startup.prepare)."""
-    import asyncio
-
-    from bot.startup import prepare
-
-    done = asyncio.run(prepare(settings, quiet=True))
-    return "; ".join(done[1:]) or None
-
-
 def command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
@@ -47,8 +38,13 @@ def command(
 
     from bot.channels.email.send import describe as mail_route
     from bot.config import get_settings
+    from bot.startup import (
+        prepare_beside_workers,
+        prepared_flag,
+        start_report_refresher,
+        upgrade_if_needed,
+    )
     from bot.store.db import is_sqlite
-    from bot.store.migrate import upgrade
 
     console = Console(stderr=True, soft_wrap=True)
     settings = get_settings()
@@ -58,19 +54,12 @@ def command(
             raise typer.Exit(1)
         settings = settings.model_copy(update={"telegram_polling": True})
     try:
-        upgrade(settings.database_url)
+        upgrade_if_needed(settings.database_url)
     except Exception as exc:
         console.print(f"[red]Cannot prepare the database:[/red] {exc}")
         raise typer.Exit(1) from exc
-    note = None
-    if workers > 1:
-        # Workers cannot be updated afterwards: prepare everything before they start.
-        try:
-            note = prepare_now(settings)
-        except Exception as exc:
-            console.print(f"[yellow]Preparation incomplete:[/yellow] {exc}")
-    else:
-        note = "demo organisations and the language model load in the background"
+    state_dir = Path(settings.model_dir).parent
+    note = "demo organisations and the language model load in the background"
 
     base = f"http://{host}:{port}"
     db = "SQLite" if is_sqlite(settings.database_url) else "Postgres"
@@ -85,30 +74,30 @@ def command(
         f"            curl -s {base}/webhooks/rest/webhook "
         '-d \'{"sender": "me", "message": "/start"}\''
     )
-    console.print(f"  health    {base}/healthz   metrics {base}/metrics")
+    console.print(f"  health    {base}/healthz   ready {base}/readyz   metrics {base}/metrics")
     console.print(f"  channels  {', '.join(enabled_channels(settings))}")
     console.print(f"  e-mail    {mail_route(settings)}")  # SMTP, or .eml files in var/mail
 
     if workers > 1:
         # Every worker writes its metrics here; /metrics adds them up.
-        from pathlib import Path
-
-        metrics_dir = Path(settings.model_dir).parent / "prometheus"
+        metrics_dir = state_dir / "prometheus"
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-        uvicorn.run(
-            "bot.app:factory",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=access_log,
-            log_level="warning",
-        )
+        flag = prepared_flag(state_dir / f"serve-{os.getpid()}")
+
+        def beside() -> None:
+            # Once, beside the workers: they answer now and load the model when it is ready.
+            prepare_beside_workers(settings, flag)
+            start_report_refresher(settings)  # report counters follow the events
+
+        from bot import supervisor
+
+        supervisor.run(host, port, workers, access_log, beside)
         return
     from bot.app import create_app
 
+    start_report_refresher(settings)
     uvicorn.run(
         create_app(settings, prepare_in_background=True),
         host=host,

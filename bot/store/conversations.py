@@ -145,20 +145,33 @@ async def update_conversation(
 
 
 async def erase_conversation(session: AsyncSession, conversation_id: str) -> str:
-    """Remove every personal row of one conversation; anonymise its analytics events.
+    """Remove every row of one conversation; its events are folded into the report counters
+    first (bot.store.turns.erase_conversation, in this session's transaction)."""
+    from bot.store.turns import _SATx
+    from bot.store.turns import erase_conversation as erase
 
-    Returns the random id the events now carry.
-    """
-    anon = "anon-" + new_id()
-    await session.execute(
-        update(events)
-        .where(events.c.conversation_id == conversation_id)
-        .values(conversation_id=anon)
+    conn = await session.connection()
+    if conn.dialect.name == "sqlite":
+        # Take the write lock before reading what to fold (a refresh may not slip in between).
+        await conn.exec_driver_sql("UPDATE report_state SET value = value WHERE 1 = 0")
+    return await erase(_SATx(conn, conn.dialect.name), conversation_id)
+
+
+async def purge_unconsented(session: AsyncSession, cutoff: datetime) -> int:
+    """Erase every conversation without consent (declined, or never answered) idle since
+    `cutoff`: without consent nothing about a person outlives the conversation."""
+    ids = (
+        (
+            await session.execute(
+                select(_c.id).where(_c.consent_at.is_(None), _c.updated_at < cutoff)
+            )
+        )
+        .scalars()
+        .all()
     )
-    for table in (consents, leads, inbound_messages):
-        await session.execute(delete(table).where(table.c.conversation_id == conversation_id))
-    await session.execute(delete(conversations).where(_c.id == conversation_id))
-    return anon
+    for conversation_id in ids:
+        await erase_conversation(session, conversation_id)
+    return len(ids)
 
 
 async def purge_older_than(session: AsyncSession, cutoff: datetime) -> int:

@@ -27,9 +27,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 SQLITE_LOCK_TIMEOUT = 30.0
 
@@ -102,7 +105,27 @@ _SQL = {
         "INSERT INTO inbound_messages (key, conversation_id, replies, created_at) "
         "VALUES (?, ?, ?, ?)"
     ),
-    "anonymise_events": "UPDATE events SET conversation_id = ? WHERE conversation_id = ?",
+    # Erasure: fold the person's events into the report counters, then delete every row.
+    "report_lock": "SELECT 1",
+    "report_hwm": "SELECT value FROM report_state WHERE name = 'events'",
+    "report_journey": "SELECT state FROM report_journeys WHERE conversation_id = ?",
+    "report_events": (
+        "SELECT name, question, campaign, channel, region, created_at, data FROM events "
+        "WHERE conversation_id = ? AND id > ? ORDER BY id"
+    ),
+    "report_responded": (
+        "SELECT COUNT(*) FROM leads WHERE conversation_id = ? AND status = 'responded'"
+    ),
+    "report_count": (
+        "INSERT INTO report_counts (g, campaign, day, channel, region, metric, key, n) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (g, metric, day, campaign, channel, region, key) "
+        "DO UPDATE SET n = report_counts.n + excluded.n"
+    ),
+    "report_max_event": "SELECT MAX(id) FROM events",
+    "report_lower_hwm": "UPDATE report_state SET value = ? WHERE name = 'events' AND value > ?",
+    "delete_journey": "DELETE FROM report_journeys WHERE conversation_id = ?",
+    "delete_events": "DELETE FROM events WHERE conversation_id = ?",
     "delete_consents": "DELETE FROM consents WHERE conversation_id = ?",
     "delete_leads": "DELETE FROM leads WHERE conversation_id = ?",
     "delete_inbound": "DELETE FROM inbound_messages WHERE conversation_id = ?",
@@ -122,6 +145,9 @@ def _numbered(sql: str) -> str:
 
 
 _SQL_PG = {name: _numbered(sql) for name, sql in _SQL.items()}
+# Refreshes and erasures of report counters serialise on one advisory lock (SQLite: the
+# write lock every transaction here already holds).
+_SQL_PG["report_lock"] = "SELECT pg_advisory_xact_lock(8533039698987151988)"
 
 # Postgres: everything a turn writes in one statement (one round trip instead of five).
 _SQL_PG["write"] = """
@@ -243,6 +269,31 @@ class _AsyncpgTx(Tx):
             await self.con.executemany(self.text(statement), rows)
 
 
+class _SATx(Tx):
+    """The same SQL on a SQLAlchemy connection: for maintenance (`privacy purge`) that runs in
+    a session's transaction, never on the per-message path."""
+
+    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
+        self.dialect = dialect
+        super().__init__()
+        self.conn = conn
+
+    async def one(self, statement: str | Sql, params: Sequence[Any]) -> Sequence[Any] | None:
+        result = await self.conn.exec_driver_sql(self.text(statement), tuple(params))
+        return result.first()
+
+    async def all(self, statement: str | Sql, params: Any) -> list[Sequence[Any]]:
+        result = await self.conn.exec_driver_sql(self.text(statement), tuple(params))
+        return list(result.all())
+
+    async def run(self, statement: str | Sql, params: Sequence[Any]) -> None:
+        await self.conn.exec_driver_sql(self.text(statement), tuple(params))
+
+    async def many(self, statement: str | Sql, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self.conn.exec_driver_sql(self.text(statement), [tuple(r) for r in rows])
+
+
 class TurnDatabase:
     """Opens the lean transactions for one database URL (one instance per process)."""
 
@@ -285,6 +336,7 @@ class TurnDatabase:
             con.execute("PRAGMA synchronous=NORMAL")
             con.execute("PRAGMA busy_timeout=0")  # we wait for the write lock ourselves
             con.execute("PRAGMA foreign_keys=ON")
+            con.execute("PRAGMA secure_delete=ON")  # erased rows are zeroed, not just unlinked
             self._sqlite = con
             _open.add(self)
         return self._sqlite
@@ -578,17 +630,75 @@ async def record_erasure(
     key: str | None,
     replies_json: str | None,
 ) -> None:
-    """The anonymous trace of an erasure (and the request's key, so a retry is not re-run)."""
-    now = tx.ts(utcnow())
-    await tx.run("insert_event", (anon_id, "data_erased", "{}", None, None, channel, None, now))
+    """Count the erasure, and keep the request's key with its answer so a retry is not re-run.
+
+    The key's row names a fresh random id, not the erased conversation."""
+    del conversation_id
+    await tx.run("report_count", (0, "", "", channel, "", "erased", "erasures", 1))
     if key is not None:
-        await tx.run("insert_inbound", (key, conversation_id, replies_json, now))
+        await tx.run("insert_inbound", (key, anon_id, replies_json, tx.ts(utcnow())))
 
 
 async def erase_conversation(tx: Tx, conversation_id: str) -> str:
-    """Delete every personal row of a conversation; its events move to a random id."""
-    anon = "anon-" + new_id()
-    await tx.run("anonymise_events", (anon, conversation_id))
-    for name in ("delete_consents", "delete_leads", "delete_inbound", "delete_conversation"):
+    """Delete every row of a conversation, after folding its events into the report counters
+    (so reports stay right); returns a fresh random id for the erasure's own record."""
+    from bot.analytics.erasure import fold_erased
+
+    await tx.run("report_lock", ())
+    hwm_row = await tx.one("report_hwm", ())
+    hwm = int(hwm_row[0]) if hwm_row is not None else 0
+    journey = await tx.one("report_journey", (conversation_id,))
+    pending = await tx.all("report_events", (conversation_id, hwm))
+    responded = await tx.one("report_responded", (conversation_id,))
+    changes = fold_erased(
+        journey[0] if journey is not None else None,
+        [tuple(r) for r in pending],
+        bool(responded and responded[0]),
+    )
+    await tx.many("report_count", changes)
+    for name in (
+        "delete_journey",
+        "delete_events",
+        "delete_consents",
+        "delete_leads",
+        "delete_inbound",
+        "delete_conversation",
+    ):
         await tx.run(name, (conversation_id,))
-    return anon
+    if tx.dialect == "sqlite":
+        # SQLite reuses the highest ids once deleted: the refresh must not skip new events.
+        top = await tx.one("report_max_event", ())
+        newest = int(top[0]) if top is not None and top[0] is not None else 0
+        await tx.run("report_lower_hwm", (newest, newest))
+        _checkpoint_after_commit(tx)
+    return "anon-" + new_id()
+
+
+def _checkpoint_after_commit(tx: Tx) -> None:
+    """Once the erasure is committed, move the WAL into the database and truncate it, so the
+    deleted rows (zeroed there by secure_delete) leave no copy in the -wal file. Until the
+    transaction ends the checkpoint reports busy: it is simply tried again a moment later."""
+    if isinstance(tx, _SqliteTx):
+        path = tx.con.execute("PRAGMA database_list").fetchone()[2]
+    elif isinstance(tx, _SATx):
+        path = make_url(str(tx.conn.engine.url)).database or ""
+    else:
+        return
+    if not path:
+        return
+    loop = asyncio.get_running_loop()
+
+    def checkpoint(tries: int = 0) -> None:
+        busy = 1
+        try:
+            con = sqlite3.connect(path, timeout=0)
+            try:
+                busy = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.Error:
+            busy = 1
+        if busy and tries < 400:
+            loop.call_later(0.005 * min(tries + 1, 20), checkpoint, tries + 1)
+
+    loop.call_soon(checkpoint)

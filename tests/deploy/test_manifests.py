@@ -196,12 +196,14 @@ async def test_ports_and_health_paths_agree_with_the_app(settings: Settings) -> 
 
     app = create_app(settings)
     routes = {getattr(r, "path", None) for r in app.routes}
-    assert {"/healthz", "/metrics"} <= routes
+    assert {"/healthz", "/readyz", "/metrics"} <= routes
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://vk.test"
     ) as http:
         health = await http.get("/healthz")
         assert health.status_code == 200 and health.json()["status"] == "ok"
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["status"] == "ready"
         assert (await http.get("/metrics")).status_code == 200
 
     final = dockerfile_stages(DOCKERFILE)[-1]
@@ -219,9 +221,12 @@ async def test_ports_and_health_paths_agree_with_the_app(settings: Settings) -> 
     (container,) = pod_spec(deployment)["containers"]
     named = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert list(named.values()) == [port]
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    # Alive (no database query) for startup and liveness; ready (migrated, model loaded,
+    # database answering) for readiness.
+    paths = {"startupProbe": "/healthz", "readinessProbe": "/readyz", "livenessProbe": "/healthz"}
+    for probe, path in paths.items():
         get = container[probe]["httpGet"]
-        assert get["path"] == "/healthz" and get["path"] in routes
+        assert get["path"] == path and get["path"] in routes, probe
         assert named.get(get["port"], get["port"]) == port, probe
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/port"] == str(port)
@@ -234,6 +239,14 @@ async def test_ports_and_health_paths_agree_with_the_app(settings: Settings) -> 
     assert backend["backend"]["service"]["port"]["name"] in {
         p["name"] for p in service["spec"]["ports"]
     }
+
+
+def test_metrics_token_is_in_the_secret_and_documented() -> None:
+    secret = k8s("Secret")["vrijwilligerskracht-secrets"]["stringData"]
+    assert "VK_METRICS_TOKEN" in secret
+    assert "VK_METRICS_TOKEN" not in k8s("ConfigMap")["vrijwilligerskracht-config"]["data"]
+    text = README.read_text(encoding="utf-8")
+    assert "scrape_configs:" in text and "authorization:" in text
 
 
 def test_rasa_ports_agree() -> None:
