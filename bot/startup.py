@@ -90,9 +90,10 @@ def script_heads() -> frozenset[str]:
         found = re.search(r'^revision\s*=\s*["\']([^"\']+)', text, re.M)
         if found:
             revisions.add(found[1])
-        down = re.search(r"^down_revision\s*=\s*(.+)$", text, re.M)
-        if down:
-            parents.update(re.findall(r'["\']([^"\']+)["\']', down[1]))
+        # A revision another one names in `down_revision` or `depends_on` is not a head: Alembic
+        # keeps only the dependent one in alembic_version.
+        for line in re.findall(r"^(?:down_revision|depends_on)\s*=\s*(.+)$", text, re.M):
+            parents.update(re.findall(r'["\']([^"\']+)["\']', line))
     return frozenset(revisions - parents)
 
 

@@ -203,7 +203,7 @@ async def test_ports_and_health_paths_agree_with_the_app(settings: Settings) -> 
         health = await http.get("/healthz")
         assert health.status_code == 200 and health.json()["status"] == "ok"
         ready = await http.get("/readyz")
-        assert ready.status_code == 200 and ready.json()["status"] == "ready"
+        assert ready.status_code == 200 and ready.json()["status"] == "ready", ready.json()
         assert (await http.get("/metrics")).status_code == 200
 
     final = dockerfile_stages(DOCKERFILE)[-1]
