@@ -28,8 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 from bot.channels.base import Outbound, RenderContext
 from bot.understand import Interpreter, Understand
-from quiz.effects import ConsentGiven, Effect, EraseData, Lead, NeedRecommendations, Track
-from quiz.engine import Engine, State, Step
+from quiz.effects import (
+    ConsentGiven,
+    Effect,
+    EraseData,
+    ForgetAfterResult,
+    Lead,
+    NeedRecommendations,
+    Track,
+)
+from quiz.engine import Engine, Installation, State, Step
 from quiz.messages import Reply, reply_from_dict, reply_to_dict
 from quiz.model import Question, Quiz
 from quiz.protocol import Event, Recommendations, Start
@@ -87,6 +95,8 @@ class _Turn:
     leads: list[str] = field(default_factory=list)
     consent: bool = False
     erase: bool = False
+    # No consent and the result is out: remove the conversation, deliver the replies.
+    forget: bool = False
 
 
 class _KeyedLocks:
@@ -135,7 +145,8 @@ class Pipeline:
                 quiz = load_quiz()
             quizzes = {quiz.id: quiz}
         self.settings = settings
-        self.engines = {quiz_id: Engine(q) for quiz_id, q in quizzes.items()}
+        installation = installation_of(settings)
+        self.engines = {quiz_id: Engine(q, installation) for quiz_id, q in quizzes.items()}
         self.engine = next(iter(self.engines.values()))
         self.quiz = self.engine.quiz
         self.recommender = recommender
@@ -313,6 +324,9 @@ class Pipeline:
                 turn.tracks.clear()
                 turn.leads.clear()
                 turn.consent = False
+            elif isinstance(effect, ForgetAfterResult):
+                turn.forget = True
+                turn.leads.clear()
             elif isinstance(effect, Lead):
                 turn.leads.append(effect.vacancy_id)
 
@@ -365,6 +379,9 @@ class Pipeline:
                 # The confirmation still goes out; its row holds no conversation id.
                 await store.enqueue(tx, rows, None, store.utcnow())
             return conversation_id
+        if turn.forget:
+            await self._forget(tx, inbound, conv, turn, rows)
+            return conversation_id
         now = store.utcnow()
         st = turn.state
         meta = inbound.meta
@@ -399,6 +416,28 @@ class Pipeline:
         )
         return conversation_id
 
+    async def _forget(
+        self,
+        tx: Tx,
+        inbound: Inbound,
+        conv: dict[str, Any] | None,
+        turn: _Turn,
+        rows: list[OutboxInsert],
+    ) -> None:
+        """No consent: delete the conversation now the result is out. Its analytics events
+        (counts without names) move to a random id; no idempotency key is kept, since it
+        would tie the message to the conversation."""
+        from bot.store import turns as store
+
+        anon = await store.erase_conversation(tx, conv["id"]) if conv else "anon-" + store.new_id()
+        if turn.tracks:
+            events = [(t.name, t.data) for t in turn.tracks]
+            await store.insert_events(tx, anon, inbound.channel, turn.state.campaign, events)
+        if rows:
+            if conv:
+                await store.forget_outbox(tx, conv["id"])
+            await store.enqueue(tx, rows, None, store.utcnow())
+
     def _outbox_rows(
         self, outbound: Outbound | None, turn: _Turn, conversation_id: str
     ) -> list[OutboxInsert]:
@@ -418,6 +457,15 @@ class Pipeline:
             OutboxInsert(outbound.channel, outbound.chat_id, dict(op), outbound.window_ends_at)
             for op in outbound.render(turn.replies, context)
         ]
+
+
+def installation_of(settings: Settings) -> Installation:
+    """What the privacy texts name, from the settings (the quiz package reads none)."""
+    return Installation(
+        controller=settings.controller_name,
+        privacy_url=settings.privacy_url or settings.public_url.rstrip("/") + "/privacy",
+        retention_days=settings.retention_days,
+    )
 
 
 def _nlu_error(channel: str) -> None:

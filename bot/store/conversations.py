@@ -168,3 +168,13 @@ async def purge_older_than(session: AsyncSession, cutoff: datetime) -> int:
         await erase_conversation(session, conversation_id)
     await session.execute(delete(inbound_messages).where(inbound_messages.c.created_at < cutoff))
     return len(ids)
+
+
+async def purge_unconsented(session: AsyncSession, cutoff: datetime) -> int:
+    """Erase conversations without consent idle since `cutoff` (a test left half way: its
+    answers were only ever meant to last until the result)."""
+    stmt = select(_c.id).where(_c.consent_at.is_(None), _c.updated_at < cutoff)
+    ids = (await session.execute(stmt)).scalars().all()
+    for conversation_id in ids:
+        await erase_conversation(session, conversation_id)
+    return len(ids)
