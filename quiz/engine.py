@@ -459,13 +459,13 @@ class Engine:
             if first:
                 for reply in render_result(ctx, st.result, items):
                     out.reply(reply)
-                if not st.consent:
-                    self._forget(st, out)
             else:
                 if not items:
                     out.say(self.t(st, "no_more"))
                 for reply in render_recommendations(ctx, items, more=event.more_available):
                     out.reply(reply)
+            if not st.consent:
+                self._forget(st, out)
             return
         if event is Command.MORE:
             out.effect(

@@ -173,7 +173,9 @@ async def purge_older_than(session: AsyncSession, cutoff: datetime) -> int:
 async def purge_unconsented(session: AsyncSession, cutoff: datetime) -> int:
     """Erase conversations without consent idle since `cutoff` (a test left half way: its
     answers were only ever meant to last until the result)."""
-    stmt = select(_c.id).where(_c.consent_at.is_(None), _c.updated_at < cutoff)
+    # A lead is only ever made with consent; one without (older data) is left to retention.
+    has_lead = select(leads.c.id).where(leads.c.conversation_id == _c.id).exists()
+    stmt = select(_c.id).where(_c.consent_at.is_(None), _c.updated_at < cutoff, ~has_lead)
     ids = (await session.execute(stmt)).scalars().all()
     for conversation_id in ids:
         await erase_conversation(session, conversation_id)
