@@ -68,10 +68,11 @@ _CHOICE_KINDS = ("choice", "scale", "multi")
 _RANGE_FEEDS = frozenset({"hours", "age"})
 _DECIMAL = re.compile(r"\d[.,]\d")
 # Words around such a number that do not change it ("4 uur per week", "ik ben 45 jaar").
-_NUMBER_FILLER = frozenset(
-    "ik ben zo n ongeveer rond de in per week uur uurtje uurtjes jaar oud "
-    "i am im about around a an per week hour hours year years old".split()
-)
+_NUMBER_FILLER = frozenset({
+    "ik", "ben", "zo", "n", "ongeveer", "rond", "de", "in", "per", "week", "uur", "uurtje",
+    "uurtjes", "jaar", "oud", "i", "am", "im", "about", "around", "a", "an", "hour", "hours",
+    "year", "years", "old",
+})  # fmt: skip
 
 
 class GeoMatchLike(Protocol):
