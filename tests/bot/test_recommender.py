@@ -146,7 +146,7 @@ async def test_conversation_ends_in_real_recommendations(settings: Settings) -> 
     step = engine.step(step.state, Recommendations(tuple(items), 0, more))
     cards = [r for r in step.replies if isinstance(r, Card) and r.buttons]
     assert len(cards) == len(items) <= 3
-    assert any("km van je" in c.text or "vanuit huis" in c.text for c in cards)
+    assert any("km bij je vandaan" in c.text or "vanuit huis" in c.text for c in cards)
     assert cards[0].buttons[1].payload.startswith("/help/")
     buttons = [r for r in step.replies if isinstance(r, Buttons)]
     assert any(b.payload == "/more" for r in buttons for b in r.buttons) == more
@@ -173,7 +173,7 @@ async def test_reasons_use_the_quiz_texts_in_both_languages(settings: Settings) 
     query = {"postcode": "3511", "activities": {"social": 3}, "days": ["saturday"]}
     items, _ = await hook({**query, "lang": "nl"}, 0, 3)
     assert items[0]["reasons"][:3] == [
-        "4 km van je",
+        "4 km bij je vandaan",
         "past bij jouw kracht: mensen verbinden",
         "zaterdagochtend",
     ]

@@ -336,7 +336,7 @@ def test_reasons_in_dutch_and_english_from_the_content() -> None:
     q = query(causes=["elderly"], activities={"social": 3}, days=["saturday"])
     reasons = recommend(q, ListSource([c]), TEXTS, limit=1).items[0]["reasons"]
     assert reasons == [
-        "4 km van je",
+        "4 km bij je vandaan",
         f"past bij jouw kracht: {TEXTS.label('nl', 'social')}",
         f"je koos: {TEXTS.label('nl', 'elderly')}",
         TEXTS.t(
