@@ -266,8 +266,11 @@ class Pipeline:
             conversation_id = await self._save(
                 tx, inbound, user_hash, found.conversation, turn, key, outbound
             )
+        # A no-consent result also ends in erasure: clients drop what they keep locally too.
         return HandleResult(
-            replies=turn.replies, conversation_id=conversation_id, erased=turn.erase
+            replies=turn.replies,
+            conversation_id=conversation_id,
+            erased=turn.erase or turn.forget,
         )
 
     # ------------------------------------------------------------------ the turn
