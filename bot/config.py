@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     whatsapp_api_version: str = "v21.0"
 
     metrics_token: str | None = None  # /metrics needs it (bearer or ?token=) when set
+    # Privacy: who is responsible for the data (named in the consent text), the privacy
+    # statement (default: this server's /privacy) and how long conversations are kept.
+    controller_name: str = "Vrijwilligerskracht"
+    privacy_url: str | None = None
+    retention_days: int = 180
 
     max_message_chars: int = 2000
     max_body_bytes: int = 16_384

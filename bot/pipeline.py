@@ -28,8 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 from bot.channels.base import Outbound, RenderContext
 from bot.understand import Interpreter, Understand
-from quiz.effects import ConsentGiven, Effect, EraseData, Lead, NeedRecommendations, Track
-from quiz.engine import Engine, State, Step
+from quiz.effects import (
+    ConsentGiven,
+    Effect,
+    EraseData,
+    ForgetAfterResult,
+    Lead,
+    NeedRecommendations,
+    Track,
+)
+from quiz.engine import Engine, Installation, State, Step
 from quiz.messages import Reply, reply_from_dict, reply_to_dict
 from quiz.model import Question, Quiz
 from quiz.protocol import Event, Recommendations, Start
@@ -88,6 +96,8 @@ class _Turn:
     leads: list[str] = field(default_factory=list)
     consent: bool = False
     erase: bool = False
+    # No consent and the result is out: remove the conversation, deliver the replies.
+    forget: bool = False
 
 
 class _KeyedLocks:
@@ -136,7 +146,8 @@ class Pipeline:
                 quiz = default_quiz()
             quizzes = {quiz.id: quiz}
         self.settings = settings
-        self.engines = {quiz_id: Engine(q) for quiz_id, q in quizzes.items()}
+        installation = installation_of(settings)
+        self.engines = {quiz_id: Engine(q, installation) for quiz_id, q in quizzes.items()}
         self.engine = next(iter(self.engines.values()))
         self.quiz = self.engine.quiz
         self.recommender = recommender
@@ -279,8 +290,11 @@ class Pipeline:
             conversation_id = await self._save(
                 tx, inbound, user_hash, found.conversation, turn, key, outbound
             )
+        # A no-consent result also ends in erasure: clients drop what they keep locally too.
         return HandleResult(
-            replies=turn.replies, conversation_id=conversation_id, erased=turn.erase
+            replies=turn.replies,
+            conversation_id=conversation_id,
+            erased=turn.erase or turn.forget,
         )
 
     # ------------------------------------------------------------------ the turn
@@ -337,6 +351,9 @@ class Pipeline:
                 turn.tracks.clear()
                 turn.leads.clear()
                 turn.consent = False
+            elif isinstance(effect, ForgetAfterResult):
+                turn.forget = True
+                turn.leads.clear()
             elif isinstance(effect, Lead):
                 turn.leads.append(effect.vacancy_id)
 
@@ -389,6 +406,9 @@ class Pipeline:
                 # The confirmation still goes out; its row holds no conversation id.
                 await store.enqueue(tx, rows, None, store.utcnow())
             return conversation_id
+        if turn.forget:
+            await self._forget(tx, inbound, conv, turn, rows)
+            return conversation_id
         now = store.utcnow()
         st = turn.state
         meta = inbound.meta
@@ -423,6 +443,30 @@ class Pipeline:
         )
         return conversation_id
 
+    async def _forget(
+        self,
+        tx: Tx,
+        inbound: Inbound,
+        conv: dict[str, Any] | None,
+        turn: _Turn,
+        rows: list[OutboxInsert],
+    ) -> None:
+        """No consent: erase the conversation now the result is out, this turn's analytics
+        events included (they are folded into the report counters first, like any erasure).
+        No idempotency key is kept, since it would tie the message to the conversation."""
+        from bot.store import turns as store
+
+        conversation_id = conv["id"] if conv else store.new_id()
+        if turn.tracks:
+            events = [(t.name, t.data) for t in turn.tracks]
+            await store.insert_events(
+                tx, conversation_id, inbound.channel, turn.state.campaign, events
+            )
+        await store.erase_conversation(tx, conversation_id)
+        if rows:
+            await store.forget_outbox(tx, conversation_id)
+            await store.enqueue(tx, rows, None, store.utcnow())
+
     def _outbox_rows(
         self, outbound: Outbound | None, turn: _Turn, conversation_id: str
     ) -> list[OutboxInsert]:
@@ -442,6 +486,15 @@ class Pipeline:
             OutboxInsert(outbound.channel, outbound.chat_id, dict(op), outbound.window_ends_at)
             for op in outbound.render(turn.replies, context)
         ]
+
+
+def installation_of(settings: Settings) -> Installation:
+    """What the privacy texts name, from the settings (the quiz package reads none)."""
+    return Installation(
+        controller=settings.controller_name,
+        privacy_url=settings.privacy_url or settings.public_url.rstrip("/") + "/privacy",
+        retention_days=settings.retention_days,
+    )
 
 
 def _nlu_error(channel: str) -> None:

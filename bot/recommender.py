@@ -139,7 +139,8 @@ class Catalogue:
         if query.age is not None:
             keep &= cols.min_age[idx] <= query.age
         if query.hours_per_week is not None:
-            keep &= cols.hours_min[idx] <= query.hours_per_week
+            # One-off tasks are not weekly work: their hours never rule them out.
+            keep &= cols.one_off[idx] | (cols.hours_min[idx] <= query.hours_per_week)
         if not keep.all():
             idx = idx[keep]
             if dist is not None:

@@ -8,6 +8,9 @@ first step that understands it wins:
                        "klaar", "English"); yes/no only while consent is asked
  2. place              on a place question, the gazetteer resolves the whole text
                        ("Utrecht", "3511 AB")
+ 3a. bracket number    on a question of ranges (hours, age), a number alone ("4", "vier uur",
+                       "ik ben 45") is a value the engine puts in its range, never an
+                       option's position
  3. NLU interpreter    intents (help, back, delete my data...), entities the question expects
                        (hours, days, causes, age), a switch of language; it reads the option
                        the NLU parse found with the same option matcher as step 4
@@ -26,6 +29,7 @@ The collaborators come in through the constructor: the composition root builds t
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -47,7 +51,7 @@ from quiz.protocol import (
     decode_payload,
     is_payload,
 )
-from quiz.text import normalise, parse_number
+from quiz.text import NUMBER_WORDS, TENS, normalise, parse_number
 
 if TYPE_CHECKING:
     from bot.pipeline import Inbound
@@ -60,6 +64,15 @@ Interpreter = Callable[[str, State, "Question | None", str], Awaitable["Event | 
 # pre-answers the consent question or picks a language on its first message).
 _AFTER_START = frozenset({Command.CONSENT_YES, Command.CONSENT_NO, Command.CONSENT_MORE})
 _CHOICE_KINDS = ("choice", "scale", "multi")
+# Questions whose options are ranges of a number: a typed number is a value, not a position.
+_RANGE_FEEDS = frozenset({"hours", "age"})
+_DECIMAL = re.compile(r"\d[.,]\d")
+# Words around such a number that do not change it ("4 uur per week", "ik ben 45 jaar").
+_NUMBER_FILLER = frozenset({
+    "ik", "ben", "zo", "n", "ongeveer", "rond", "de", "in", "per", "week", "uur", "uurtje",
+    "uurtjes", "jaar", "oud", "i", "am", "im", "about", "around", "a", "an", "hour", "hours",
+    "year", "years", "old",
+})  # fmt: skip
 
 
 class GeoMatchLike(Protocol):
@@ -208,6 +221,10 @@ class Understand:
             place = self.place(text, lang)
             if place is not None:
                 return Value(place, source="text")
+        if question is not None:  # 3a
+            number = range_number(question, text)
+            if number is not None:
+                return Value(number, source="text")
         nlu = await self._interpret(text, state, question, lang, channel)  # 3
         if nlu is not None:
             return nlu
@@ -272,6 +289,18 @@ class Understand:
             if value.get("lat") is not None and value.get("lon") is not None:
                 return value
         return {"place": f"{lat:.3f}, {lon:.3f}", "lat": lat, "lon": lon}
+
+
+def range_number(question: Question, text: str) -> float | None:
+    """The number a text names on a question of ranges (hours, age), if it names only that."""
+    if question.kind != "choice" or question.feeds not in _RANGE_FEEDS:
+        return None
+    rest = [w for w in normalise(text).split() if w not in _NUMBER_FILLER]
+    if not rest or not all(w.isdigit() or w in NUMBER_WORDS or w in TENS for w in rest):
+        return None
+    if len(rest) > 1 and not (len(rest) == 2 and _DECIMAL.search(text)):
+        return None  # "2 3", "twee drie": not one number ("4,5" is)
+    return parse_number(text)
 
 
 def _raw(inbound: Inbound) -> str | None:

@@ -37,10 +37,18 @@ class EraseData:
 
 
 @dataclass(frozen=True)
+class ForgetAfterResult:
+    """The person said no to saving: the result is shown, now remove every row about them.
+
+    Unlike EraseData the replies of this turn still go out; the state starts afresh.
+    """
+
+
+@dataclass(frozen=True)
 class Lead:
     """The person wants to help at this vacancy: hand the lead to the organisation."""
 
     vacancy_id: str
 
 
-Effect = Track | NeedRecommendations | ConsentGiven | EraseData | Lead
+Effect = Track | NeedRecommendations | ConsentGiven | EraseData | ForgetAfterResult | Lead

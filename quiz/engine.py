@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from quiz.effects import ConsentGiven, Effect, EraseData, Lead, NeedRecommendations, Track
+from quiz.effects import (
+    ConsentGiven,
+    Effect,
+    EraseData,
+    ForgetAfterResult,
+    Lead,
+    NeedRecommendations,
+    Track,
+)
 from quiz.messages import Button, Buttons, Card, QuizMeta, Reply, Text
 from quiz.model import Question, Quiz
 from quiz.present import RenderContext, render_recommendations, render_result
@@ -32,6 +40,28 @@ from quiz.protocol import (
 from quiz.scoring import chosen_options, score
 
 PHASES = ("new", "consent", "asking", "result", "stopped", "declined")
+
+# UI texts that name the installation (controller, retention period, privacy statement).
+PRIVACY_KEYS = frozenset({"consent", "consent_explained", "declined", "forgotten"})
+
+
+@dataclass(frozen=True)
+class Installation:
+    """Facts about the installation that privacy texts name; the app passes them in.
+
+    The engine never reads settings itself: `bot.pipeline` builds this from them.
+    """
+
+    controller: str = "de organisatie achter deze test"
+    privacy_url: str = ""
+    retention_days: int = 180
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "controller": self.controller,
+            "privacy_url": self.privacy_url,
+            "retention_days": self.retention_days,
+        }
 
 
 @dataclass
@@ -89,8 +119,9 @@ class Step:
 class Engine:
     """The quiz conversation for one quiz (all its languages)."""
 
-    def __init__(self, quiz: Quiz) -> None:
+    def __init__(self, quiz: Quiz, installation: Installation | None = None) -> None:
         self.quiz = quiz
+        self.installation = installation or Installation()
 
     # ------------------------------------------------------------------ public API
 
@@ -235,14 +266,13 @@ class Engine:
             out.track("quiz_started")
             self._ask(st, self.quiz.questions[0], out)
         elif event is Command.CONSENT_NO:
-            st.phase = "declined"
+            # Consent is no condition of use: the test goes on, and nothing outlives the result.
+            st.consent = False
+            st.phase = "asking"
             out.track("consent_declined")
-            out.reply(
-                Buttons(
-                    text=self.t(st, "declined"),
-                    buttons=(Button(self.t(st, "consent_yes"), encode(Command.CONSENT_YES)),),
-                )
-            )
+            out.track("quiz_started")
+            out.say(self.t(st, "declined"))
+            self._ask(st, self.quiz.questions[0], out)
         elif event in (Command.CONSENT_MORE, Command.WHY, Command.HELP):
             self._ask_consent(st, out, intro=self.t(st, "consent_explained"))
         else:
@@ -434,6 +464,8 @@ class Engine:
                     out.say(self.t(st, "no_more"))
                 for reply in render_recommendations(ctx, items, more=event.more_available):
                     out.reply(reply)
+            if not st.consent:
+                self._forget(st, out)
             return
         if event is Command.MORE:
             out.effect(
@@ -461,6 +493,14 @@ class Engine:
             self._command_while_asking(st, last or self.quiz.questions[0], Command.BACK, out)
             return
         self._finished_hint(st, out)
+
+    def _forget(self, st: State, out: _Out) -> None:
+        """No consent: the result is out, so the answers go (the app deletes every row)."""
+        out.say(self.t(st, "forgotten"))
+        out.effect(ForgetAfterResult())
+        lang, campaign = st.lang, st.campaign
+        st.__dict__.update(self.new_state(lang).__dict__)
+        st.campaign = campaign
 
     def _finished_hint(self, st: State, out: _Out) -> None:
         buttons = [Button(self.t(st, "restart"), encode(Command.RESTART))]
@@ -652,6 +692,8 @@ class Engine:
         return lang if lang in self.quiz.languages else self.quiz.default_language
 
     def t(self, st: State, key: str, **values: Any) -> str:
+        if key in PRIVACY_KEYS:
+            values = {**self.installation.values(), **values}
         return self.quiz.t(st.lang, key, **values)
 
 
@@ -718,4 +760,4 @@ class _Out:
         return Step(state=st, replies=tuple(self.replies), effects=tuple(self.effects))
 
 
-__all__ = ["Card", "Engine", "State", "Step", "answer_payload"]
+__all__ = ["Card", "Engine", "Installation", "State", "Step", "answer_payload"]

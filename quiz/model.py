@@ -93,6 +93,7 @@ REQUIRED_UI_KEYS: tuple[str, ...] = (
     "consent_more",
     "consent_explained",
     "declined",
+    "forgotten",
     "help",
     "back",
     "skip",
@@ -165,6 +166,14 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "reason_cause": frozenset({"cause"}),
     "reason_when": frozenset({"day", "daypart"}),
     "reason_hours": frozenset({"hours"}),
+}
+# Fields a text may carry but need not: facts about the installation (quiz.engine.Installation).
+INSTALLATION_FIELDS = frozenset({"controller", "privacy_url", "retention_days"})
+UI_OPTIONAL_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "consent": INSTALLATION_FIELDS,
+    "consent_explained": INSTALLATION_FIELDS,
+    "declined": INSTALLATION_FIELDS,
+    "forgotten": INSTALLATION_FIELDS,
 }
 # UI texts shown on buttons: they must fit a WhatsApp reply button.
 UI_BUTTON_KEYS: tuple[str, ...] = (

@@ -224,11 +224,13 @@ def passes_hard_limits(query: Query, c: Candidate, distance_km: float | None) ->
 
 
 def fits_person(query: Query, c: Candidate) -> bool:
-    """The limits that hold at every radius: minimum age and weekly hours."""
+    """The limits that hold at every radius: minimum age and weekly hours (a one-off task
+    is not weekly work, so its hours never rule it out)."""
     if query.age is not None and c.min_age is not None and query.age < c.min_age:
         return False
     return not (
-        query.hours_per_week is not None
+        not c.one_off
+        and query.hours_per_week is not None
         and c.hours_min is not None
         and c.hours_min > query.hours_per_week
     )

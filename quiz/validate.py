@@ -43,6 +43,7 @@ from quiz.model import (
     STRUCTURE_KEYS,
     TEXT_FILE_KEYS,
     UI_BUTTON_KEYS,
+    UI_OPTIONAL_PLACEHOLDERS,
     UI_PLACEHOLDERS,
     WEEKDAYS,
     Option,
@@ -775,8 +776,9 @@ def _check_ui(table: Mapping[str, str], file: str, col: _Collector) -> None:
         expected = UI_PLACEHOLDERS.get(key, frozenset())
         for name in sorted(expected - fields):
             col.add(file, f"ui.{key}", f"must contain the placeholder {{{name}}}")
-        for name in sorted(fields - expected):
-            allowed = ", ".join(f"{{{n}}}" for n in sorted(expected)) or "none"
+        optional = UI_OPTIONAL_PLACEHOLDERS.get(key, frozenset())
+        for name in sorted(fields - expected - optional):
+            allowed = ", ".join(f"{{{n}}}" for n in sorted(expected | optional)) or "none"
             col.add(file, f"ui.{key}", f"unknown placeholder {{{name}}} (allowed: {allowed})")
     for key in UI_BUTTON_KEYS:
         text = table.get(key, "")

@@ -157,27 +157,22 @@ async def erase_conversation(session: AsyncSession, conversation_id: str) -> str
     return await erase(_SATx(conn, conn.dialect.name), conversation_id)
 
 
-async def purge_unconsented(session: AsyncSession, cutoff: datetime) -> int:
-    """Erase every conversation without consent (declined, or never answered) idle since
-    `cutoff`: without consent nothing about a person outlives the conversation."""
-    ids = (
-        (
-            await session.execute(
-                select(_c.id).where(_c.consent_at.is_(None), _c.updated_at < cutoff)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    for conversation_id in ids:
-        await erase_conversation(session, conversation_id)
-    return len(ids)
-
-
 async def purge_older_than(session: AsyncSession, cutoff: datetime) -> int:
     """Erase every conversation not touched since `cutoff`; returns how many."""
     ids = (await session.execute(select(_c.id).where(_c.updated_at < cutoff))).scalars().all()
     for conversation_id in ids:
         await erase_conversation(session, conversation_id)
     await session.execute(delete(inbound_messages).where(inbound_messages.c.created_at < cutoff))
+    return len(ids)
+
+
+async def purge_unconsented(session: AsyncSession, cutoff: datetime) -> int:
+    """Erase conversations without consent (declined, or never answered) idle since `cutoff`:
+    without consent nothing about a person outlives the conversation."""
+    # A lead is only ever made with consent; one without (older data) is left to retention.
+    has_lead = select(leads.c.id).where(leads.c.conversation_id == _c.id).exists()
+    stmt = select(_c.id).where(_c.consent_at.is_(None), _c.updated_at < cutoff, ~has_lead)
+    ids = (await session.execute(stmt)).scalars().all()
+    for conversation_id in ids:
+        await erase_conversation(session, conversation_id)
     return len(ids)

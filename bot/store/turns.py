@@ -639,6 +639,29 @@ async def record_erasure(
         await tx.run("insert_inbound", (key, anon_id, replies_json, tx.ts(utcnow())))
 
 
+async def insert_events(
+    tx: Tx,
+    conversation_id: str,
+    channel: str,
+    campaign: str | None,
+    events: Sequence[tuple[str, dict[str, Any]]],
+) -> None:
+    """Analytics events outside the one-statement write (they carry no region: anonymous)."""
+    now = tx.ts(utcnow())
+    await tx.many(
+        "insert_event",
+        [
+            (conversation_id, name, dumps(data), _question(data), campaign, channel, None, now)
+            for name, data in events
+        ],
+    )
+
+
+def _question(data: dict[str, Any]) -> str | None:
+    value = data.get("question")
+    return None if value is None else str(value)
+
+
 async def erase_conversation(tx: Tx, conversation_id: str) -> str:
     """Delete every row of a conversation, after folding its events into the report counters
     (so reports stay right); returns a fresh random id for the erasure's own record."""

@@ -146,7 +146,7 @@ async def test_conversation_ends_in_real_recommendations(settings: Settings) -> 
     step = engine.step(step.state, Recommendations(tuple(items), 0, more))
     cards = [r for r in step.replies if isinstance(r, Card) and r.buttons]
     assert len(cards) == len(items) <= 3
-    assert any("km van je" in c.text or "vanuit huis" in c.text for c in cards)
+    assert any("km bij je vandaan" in c.text or "vanuit huis" in c.text for c in cards)
     assert cards[0].buttons[1].payload.startswith("/help/")
     buttons = [r for r in step.replies if isinstance(r, Buttons)]
     assert any(b.payload == "/more" for r in buttons for b in r.buttons) == more
@@ -173,7 +173,7 @@ async def test_reasons_use_the_quiz_texts_in_both_languages(settings: Settings) 
     query = {"postcode": "3511", "activities": {"social": 3}, "days": ["saturday"]}
     items, _ = await hook({**query, "lang": "nl"}, 0, 3)
     assert items[0]["reasons"][:3] == [
-        "4 km van je",
+        "4 km bij je vandaan",
         "past bij jouw kracht: mensen verbinden",
         "zaterdagochtend",
     ]
@@ -183,3 +183,43 @@ async def test_reasons_use_the_quiz_texts_in_both_languages(settings: Settings) 
         "fits your strength: bringing people together",
         "Saturday morning",
     ]
+
+
+async def test_one_off_helper_with_one_hour_gets_a_four_hour_one_off_task(
+    settings: Settings,
+) -> None:
+    """A one-off task is not weekly work: its four hours do not rule it out for someone with
+    one hour a week who wants to help once (the quiz's own answers, the real database)."""
+    here = get_gazetteer().resolve("Utrecht")
+    assert here is not None
+    base = {"organisation_id": "o-park", "organisation_name": "Parkvrienden", "lat": here.lat}
+    rows = [
+        {**base, "vacancy_id": "day", "title": "Natuurwerkdag", "one_off": True},
+        {**base, "vacancy_id": "weekly", "title": "Vaste tuinman"},
+    ]
+    import_rows(
+        settings.database_url,
+        [
+            (i, {**r, "lon": here.lon, "activities": "outdoor", "hours_min": 4, "hours_max": 4})
+            for i, r in enumerate(rows, start=2)
+        ],
+    )
+    quiz = load_quiz()
+    engine = Engine(quiz)
+    step = engine.step(engine.new_state("nl"), Start(lang="nl"))
+    step = engine.step(step.state, decode("/consent/yes"))
+    need: NeedRecommendations | None = None
+    picks = {"hours": "h1", "commitment": "one_off"}
+    while (q := engine.current_question(step.state)) is not None:
+        if q.kind == "place":
+            step = engine.step(step.state, Value(here.to_value()))
+            continue
+        step = engine.step(step.state, decode(f"/a/{q.id}/{picks.get(q.id, q.options[0].id)}"))
+        if q.kind == "multi":
+            step = engine.step(step.state, decode(f"/done/{q.id}"))
+        need = next((e for e in step.effects if isinstance(e, NeedRecommendations)), need)
+    assert need is not None
+    assert need.query["hours_per_week"] == 1 and need.query["commitment"] == "one_off"
+    items, _ = await Recommender(settings, texts=quiz)(dict(need.query), 0, 3)
+    assert [i["vacancy_id"] for i in items] == ["day"]
+    assert "eenmalig" in items[0]["reasons"]

@@ -160,3 +160,75 @@ async def test_a_failing_interpreter_falls_back_to_option_matching() -> None:
     understand = Understand(QUIZ, interpreter=broken, on_error=errors.append)
     assert await event_for(understand, at("activity"), "2") == Answer("activity", ("talk",), True)
     assert errors == ["test"]
+
+
+# ----------------------------------------------------------------------------- ranges
+
+
+@pytest.mark.parametrize(
+    ("text", "option"),
+    [
+        ("1", "h1"),
+        ("2", "h2"),
+        ("3", "h4"),
+        ("4", "h4"),  # a number of hours, never "the fourth option"
+        ("4 uur", "h4"),
+        ("vier uur per week", "h4"),
+        ("5", "h8"),
+        ("8", "h8"),
+        ("12", "h16"),
+        ("een uurtje", "h1"),
+        ("Meer dan 8 uur", "h16"),  # a label still wins
+    ],
+)
+async def test_typed_hours_land_in_their_range(
+    understand: Understand, text: str, option: str
+) -> None:
+    assert await answer_to(understand, "hours", text) == [option]
+
+
+@pytest.mark.parametrize(
+    ("text", "option"),
+    [
+        ("12", "under16"),
+        ("15", "under16"),
+        ("16", "a16"),
+        ("17", "a16"),
+        ("18", "a18"),
+        ("29", "a18"),
+        ("30", "a30"),
+        ("ik ben 49 jaar", "a30"),
+        ("50", "a50"),
+        ("66", "a50"),
+        ("67", "a67"),
+        ("4", "under16"),  # a number of years, never "the fourth option"
+    ],
+)
+async def test_typed_age_lands_in_its_range(understand: Understand, text: str, option: str) -> None:
+    assert await answer_to(understand, "age", text) == [option]
+
+
+def test_range_labels_do_not_overlap() -> None:
+    """Each range's label names numbers no other range's label names."""
+    import re
+
+    for qid in ("hours", "age"):
+        q = QUIZ.question(qid)
+        assert q is not None
+        bounds: list[set[int]] = []
+        for o in q.options:
+            title = o.title["nl"]
+            numbers = [int(n) for n in re.findall(r"\d+", title)]
+            assert " tot " not in title.replace("tot en met", ""), f"{title!r}: say 'tot en met'"
+            if "tot en met" in title:
+                span = set(range(numbers[0], numbers[1] + 1))
+            elif "meer dan" in title.lower():
+                span = {numbers[0] + 1}
+            elif "jonger dan" in title.lower():
+                span = {numbers[0] - 1}
+            else:
+                span = set(numbers)
+            bounds.append(span)
+        for i, a in enumerate(bounds):
+            for b in bounds[i + 1 :]:
+                assert not a & b, f"{qid}: {a} and {b} overlap"

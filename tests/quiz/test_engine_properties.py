@@ -78,7 +78,13 @@ def check_invariants(state: State, replies: tuple[object, ...]) -> None:
     assert set(state.answers) <= ids
     assert set(state.history) <= ids
     if not state.consent:
-        assert state.answers == {}, "no personal answer is kept without consent"
+        # Without consent the test still runs; its answers last only until the result.
+        # (In "result" only while the recommendations are being fetched.)
+        assert state.phase in ("asking", "stopped", "result") or state.answers == {}, (
+            "without consent no answer outlives the test"
+        )
+        assert state.phase in ("result", "stopped") or state.result is None
+        assert not state.recommendations, "without consent no shown result is kept"
     for q in QUIZ.questions:
         ans = state.answers.get(q.id)
         if isinstance(ans, list) and q.options:

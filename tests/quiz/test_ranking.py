@@ -124,10 +124,13 @@ def test_hard_limits_are_never_broken(seed: int) -> None:
                 assert c.is_volunteer_centre
                 continue
             assert not c.is_volunteer_centre
-            # age and hours hold at every fallback level
+            # age and hours hold at every fallback level (hours: weekly work only)
             assert q.age is None or c.min_age is None or c.min_age <= q.age
             assert (
-                q.hours_per_week is None or c.hours_min is None or (c.hours_min <= q.hours_per_week)
+                c.one_off
+                or q.hours_per_week is None
+                or c.hours_min is None
+                or (c.hours_min <= q.hours_per_week)
             )
             if item["fallback"] is None:
                 assert passes_hard_limits(q, c, item["distance_km"] and float(item["distance_km"]))
@@ -153,6 +156,15 @@ def test_too_young_or_too_little_time_is_filtered() -> None:
     ]
     page = recommend(query(age=16, hours_per_week=2), ListSource(cands), limit=10)
     assert ids(page.items) == ["ok"]
+
+
+def test_one_off_work_is_not_filtered_by_weekly_hours() -> None:
+    cands = [
+        vac("day", km=1, one_off=True, hours_min=4, hours_max=4),
+        vac("weekly", km=1.5, hours_min=4, hours_max=4),
+    ]
+    page = recommend(query(hours_per_week=1, commitment="one_off"), ListSource(cands), limit=10)
+    assert ids(page.items) == ["day"]
 
 
 def test_vog_is_shown_not_hidden() -> None:
@@ -324,7 +336,7 @@ def test_reasons_in_dutch_and_english_from_the_content() -> None:
     q = query(causes=["elderly"], activities={"social": 3}, days=["saturday"])
     reasons = recommend(q, ListSource([c]), TEXTS, limit=1).items[0]["reasons"]
     assert reasons == [
-        "4 km van je",
+        "4 km bij je vandaan",
         f"past bij jouw kracht: {TEXTS.label('nl', 'social')}",
         f"je koos: {TEXTS.label('nl', 'elderly')}",
         TEXTS.t(

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from quiz.effects import Effect, EraseData, Lead, NeedRecommendations
-from quiz.engine import Engine, State
+from quiz.engine import PRIVACY_KEYS, Engine, Installation, State
 from quiz.messages import Buttons, Card, Reply, Text
 from quiz.model import Quiz
 from quiz.protocol import Command, Done, Event, Language, Recommendations, Start, Value, decode
@@ -64,7 +64,10 @@ def action_names(
 
     Effects the app must carry out come first, as custom actions.
     """
-    texts = {v: k for k, v in quiz.ui[state.lang].items()}
+    filled = Installation().values()
+    texts = {
+        (v.format(**filled) if k in PRIVACY_KEYS else v): k for k, v in quiz.ui[state.lang].items()
+    }
     names: list[str] = []
     for effect in effects:
         if isinstance(effect, EraseData):

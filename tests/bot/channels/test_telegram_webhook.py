@@ -161,7 +161,7 @@ async def test_commands_map_to_engine_actions(settings: Settings) -> None:
         await st.user.say("/stop")
         assert last(st)["text"].startswith("Oké, we stoppen even")
         await st.user.say("/verwijder")
-        assert last(st)["text"].startswith("Klaar: ik heb al je gegevens gewist")
+        assert last(st)["text"].startswith("Klaar: ik heb je antwoorden en ons gesprek gewist")
         from bot.store.conversations import conversations
 
         async with session_scope(st.settings.database_url) as session:

@@ -36,7 +36,7 @@ def test_chat_reaches_a_profile_and_local_recommendations(tmp_path: Path, db_url
     assert "[1/17]" in out and "[17/17]" in out
     assert "Jij bent De " in out, out[-2000:]
     assert "Waarom? Je koos" in out
-    assert "km van je" in out
+    assert "km bij je vandaan" in out
     assert "(fictief)" in out, "demo organisations are labelled as fictional"
     assert "Ik wil helpen" in out
 

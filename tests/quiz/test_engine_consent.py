@@ -1,0 +1,74 @@
+"""Consent is optional: "no" goes on with the test and the answers go after the result."""
+
+from __future__ import annotations
+
+from bot.content import load_quiz
+from quiz.effects import ConsentGiven, ForgetAfterResult, NeedRecommendations
+from quiz.engine import Engine, Installation, State, Step
+from quiz.messages import Buttons, Card, Text
+from quiz.protocol import Command, Done, Event, Recommendations, Start, Value, decode
+
+ENGINE = Engine(load_quiz())
+UTRECHT = {"place": "Utrecht", "lat": 52.09, "lon": 5.12, "postcode": "3511"}
+RECS = ({"vacancy_id": "v1", "organisation": "Buurthuis", "title": "Gastvrouw"},)
+
+
+def walk(engine: Engine, consent: str) -> tuple[Step, list[object]]:
+    events: list[Event] = [Start(), Command(consent)]
+    for q in engine.quiz.questions:
+        if q.kind == "place":
+            events.append(Value(UTRECHT))
+        elif q.kind == "multi":
+            events += [decode(f"/a/{q.id}/{q.options[0].id}"), Done(q.id)]
+        else:
+            events.append(decode(f"/a/{q.id}/{q.options[1].id}"))
+    st: State = engine.new_state()
+    step = Step(st, ())
+    effects: list[object] = []
+    for ev in events:
+        step = engine.step(st, ev)
+        st = step.state
+        effects += step.effects
+        if any(isinstance(e, NeedRecommendations) for e in step.effects):
+            step = engine.step(st, Recommendations(RECS, 0, False))
+            st = step.state
+            effects += step.effects
+    return step, effects
+
+
+def test_no_goes_on_with_the_first_question() -> None:
+    step = ENGINE.step(ENGINE.step(ENGINE.new_state(), Start()).state, Command.CONSENT_NO)
+    assert step.state.phase == "asking" and not step.state.consent
+    assert isinstance(step.replies[0], Text)
+    assert step.replies[0].text.startswith("Prima. Dan wis ik je antwoorden na de uitslag.")
+    question = step.replies[-1]
+    assert isinstance(question, Buttons) and question.quiz is not None
+    assert not any(isinstance(e, ConsentGiven) for e in step.effects)
+
+
+def test_without_consent_the_result_is_shown_then_everything_forgotten() -> None:
+    step, _ = walk(ENGINE, "consent_no")
+    assert any(isinstance(r, Card) and "result" in r.data for r in step.replies)
+    assert isinstance(step.replies[-1], Text) and "gewist" in step.replies[-1].text
+    assert any(isinstance(e, ForgetAfterResult) for e in step.effects)
+    assert step.state.answers == {} and step.state.phase == "new"
+    assert step.state.result is None and step.state.recommendations == []
+
+
+def test_with_consent_nothing_is_forgotten() -> None:
+    step, effects = walk(ENGINE, "consent_yes")
+    assert not any(isinstance(e, ForgetAfterResult) for e in effects)
+    assert step.state.phase == "result" and step.state.answers
+
+
+def test_consent_text_is_filled_from_the_installation() -> None:
+    engine = Engine(
+        load_quiz(),
+        Installation(controller="Stichting Help", privacy_url="https://x.nl/p", retention_days=30),
+    )
+    step = engine.step(engine.new_state(), Start())
+    consent = step.replies[-1]
+    assert isinstance(consent, Buttons)
+    assert "Stichting Help" in consent.text and "30 dagen" in consent.text
+    more = engine.step(step.state, Command.CONSENT_MORE)
+    assert any("https://x.nl/p" in getattr(r, "text", "") for r in more.replies)
