@@ -94,12 +94,14 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     from bot.admin.routes import build_router as build_admin_router
     from bot.admin.vacancies import build_router as build_vacancy_router
     from bot.leads.routes import build_router as build_lead_router
+    from bot.orgs.still_open import build_router as build_still_open_router
     from bot.privacy_page import build_router as build_privacy_router
 
     app.include_router(build_landing_router(settings))
     app.include_router(build_admin_router(settings))
     app.include_router(build_vacancy_router(settings))
     app.include_router(build_lead_router(settings))  # /l/{token}: the organisation's lead page
+    app.include_router(build_still_open_router(settings))  # /v/{token}: "nog nodig?"
     app.include_router(build_privacy_router(settings))  # /privacy: the privacy statement
 
     from bot import http_errors, ops

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     lead_link_days: int = 60  # how long an organisation's signed lead link works
     lead_remind_days: int = 2  # working days without a status before the reminder
     lead_escalate_days: int = 5  # working days before the local volunteer centre gets the lead
+    # "Nog nodig?": a vacancy unconfirmed this many weeks gets a one-tap e-mail to its contact;
+    # without an answer it is hidden after the grace period. (Feeds of VK_FEEDS sync hourly.)
+    vacancy_confirm_weeks: int = 12
+    vacancy_confirm_grace_days: int = 14
     lead_max_open: int = 5  # unanswered leads that pause a vacancy (per vacancy: max_open_leads)
 
 

@@ -2,7 +2,8 @@
 
 Conversations untouched for `VK_RETENTION_DAYS` (the period the consent text names) are
 erased; a conversation without consent that was left half way goes after one day. Erasure
-is `bot.store.conversations.erase_conversation`: personal rows go, events stay anonymous.
+is `bot.store.conversations.erase_conversation`: the journey is folded into the report
+counters, then every row of it goes.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bot.jobs.store import Job
 
 # Modules whose import registers job kinds.
-MODULES: tuple[str, ...] = ("bot.leads.handlers", "bot.retention")
+MODULES: tuple[str, ...] = ("bot.leads.handlers", "bot.retention", "bot.orgs.still_open")
 
 
 @dataclass(frozen=True)
