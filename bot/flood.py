@@ -30,10 +30,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.store.turns import Sql
+
 if TYPE_CHECKING:
     from bot.channels.base import Outbound
     from bot.config import Settings
     from bot.pipeline import HandleResult, Inbound, Pipeline
+    from bot.store.turns import TurnDatabase
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +165,9 @@ class _Slots:
         self._tat -= self.interval
 
 
+_KNOWN_SENDER = Sql.same("SELECT 1 FROM conversations WHERE channel = ? AND user_hash = ? LIMIT 1")
+
+
 class FloodControl:
     """Per-sender buckets and the new-conversation limit of one process (see module doc)."""
 
@@ -172,14 +178,14 @@ class FloodControl:
         new_per_second: float = 50.0,
         queue_seconds: float = 2.0,
         redis_url: str | None = None,
-        database_url: str | None = None,
+        database: TurnDatabase | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate = rate
         self.burst = max(1, burst)
         self.queue_seconds = queue_seconds
         self.redis_url = redis_url
-        self.database_url = database_url
+        self.database = database
         self._buckets = _Buckets(rate, self.burst, MAX_SENDERS, clock)
         self._slots = _Slots(new_per_second, clock) if new_per_second > 0 else None
         self._known: OrderedDict[str, None] = OrderedDict()
@@ -190,14 +196,16 @@ class FloodControl:
         self._redis_down_until = 0.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> FloodControl:
+    def from_settings(
+        cls, settings: Settings, database: TurnDatabase | None = None
+    ) -> FloodControl:
         return cls(
             rate=settings.flood_rate,
             burst=settings.flood_burst,
             new_per_second=settings.new_conversations_per_second,
             queue_seconds=settings.new_conversation_queue_seconds,
             redis_url=settings.redis_url,
-            database_url=settings.database_url,
+            database=database,
         )
 
     # ------------------------------------------------------------------ deciding
@@ -234,20 +242,10 @@ class FloodControl:
     async def is_new(self, channel: str, user_hash: str) -> bool:
         """Whether this sender has no conversation yet (one indexed read per unknown sender,
         none when the new-conversation limit is off)."""
-        if self._slots is None or self.database_url is None or user_hash in self._known:
+        if self._slots is None or self.database is None or user_hash in self._known:
             return False
-        from sqlalchemy import select
-
-        from bot.store.conversations import conversations
-        from bot.store.db import session_scope
-
-        c = conversations.c
-        async with session_scope(self.database_url) as session:
-            found = (
-                await session.execute(
-                    select(c.id).where(c.channel == channel, c.user_hash == user_hash).limit(1)
-                )
-            ).first()
+        async with self.database.transaction() as tx:  # the lean driver path, like the turn
+            found = await tx.one(_KNOWN_SENDER, (channel, user_hash))
         if found is None:
             return True
         self._remember(user_hash)

@@ -232,7 +232,7 @@ class Pipeline:
         if self._flood is None:
             from bot.flood import FloodControl
 
-            self._flood = FloodControl.from_settings(self.settings)
+            self._flood = FloodControl.from_settings(self.settings, self.database())
         return self._flood
 
     async def close(self) -> None:

@@ -152,6 +152,9 @@ class TelegramChannel:
         await self.sender.stop()
         with contextlib.suppress(Exception):
             await self.bot.shutdown()
+        # The bot is never initialised (that would call getMe), so its shutdown skips the
+        # request objects: close the delivery's HTTP session here.
+        await self.bot.request.shutdown()
 
     async def _poll(self) -> None:
         """getUpdates long polling, for local use without a public webhook URL."""
