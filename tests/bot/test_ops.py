@@ -61,9 +61,12 @@ async def test_ready_waits_for_migrations(settings: Settings, tmp_path: object) 
 
     assert isinstance(tmp_path, Path)
     empty = tmp_path / "empty.db"
-    sqlite3.connect(empty).execute(
-        "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"
-    ).connection.commit()
+    con = sqlite3.connect(empty)
+    try:
+        con.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        con.commit()
+    finally:
+        con.close()
     app = create_app(settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{empty}"}))
     async with await client_for(app) as c:
         pending = await c.get("/readyz")

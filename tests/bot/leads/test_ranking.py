@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from bot.config import Settings
 from bot.leads import ranking
+from bot.leads.tables import leads as lead_table
 from bot.recommender import Recommender
 from bot.store.db import get_engine
 from tests.bot.leads import seed
@@ -48,8 +49,9 @@ async def test_too_many_unanswered_leads_pause_a_vacancy(settings: Settings) -> 
     # An answer brings it back; so does a higher limit for this vacancy.
     async with get_engine(url).begin() as conn:
         await conn.execute(
-            sa.text("UPDATE leads SET status = 'contacted', first_response_at = :t WHERE id = :i"),
-            {"t": T0.replace(tzinfo=None) if "sqlite" in url else T0, "i": lead_id},
+            sa.update(lead_table)
+            .where(lead_table.c.id == lead_id)
+            .values(status="contacted", first_response_at=T0),
         )
     assert seed.VACANCY in await _ids(settings)
     await seed.add_lead(url, T0)

@@ -269,17 +269,23 @@ def test_a_full_vacancy_is_not_a_candidate(settings: Settings, tmp_path: Path) -
     src = tmp_path / "rows.json"
     src.write_text(json.dumps(rows))
     import_file(settings.database_url, src)
+    from bot.store.conversations import leads
+
     engine = get_sync_engine(settings.database_url)
-    for status in ("new", "delivered", "new"):
-        ids = [c.vacancy_id for c in load_candidates(settings.database_url)]
-        assert "v1" in ids and "v2" in ids  # room for 2: one waiting, one answered
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO leads (conversation_id, vacancy_id, channel, status, created_at)"
-                    " VALUES ('c', 'v1', 'rest', :s, :t)"
-                ),
-                {"s": status, "t": datetime(2026, 12, 1, tzinfo=UTC)},
-            )
-    engine.dispose()
+    try:
+        for status in ("new", "delivered", "new"):
+            ids = [c.vacancy_id for c in load_candidates(settings.database_url)]
+            assert "v1" in ids and "v2" in ids  # room for 2: one waiting, one answered
+            with engine.begin() as conn:
+                conn.execute(
+                    leads.insert().values(
+                        conversation_id="c",
+                        vacancy_id="v1",
+                        channel="rest",
+                        status=status,
+                        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+                    )
+                )
+    finally:
+        engine.dispose()
     assert [c.vacancy_id for c in load_candidates(settings.database_url)] == ["v2"]

@@ -102,16 +102,22 @@ def snapshot(url: str) -> list[tuple[Any, ...]]:
 
 
 def add_lead(url: str, vacancy_id: str, status: str = "new") -> None:
+    from bot.store.conversations import leads
+
     engine = get_sync_engine(url)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO leads (conversation_id, vacancy_id, channel, status, created_at) "
-                "VALUES ('c1', :v, 'rest', :s, :t)"
-            ),
-            {"v": vacancy_id, "s": status, "t": NOW},
-        )
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                leads.insert().values(
+                    conversation_id="c1",
+                    vacancy_id=vacancy_id,
+                    channel="rest",
+                    status=status,
+                    created_at=NOW,
+                )
+            )
+    finally:
+        engine.dispose()
 
 
 def by_id(url: str) -> dict[str, dict[str, Any]]:
