@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+# Seconds a freshly started worker serves before it loads the language model (see _prepare).
+WORKER_MODEL_DELAY_S = 3.0
 
 
 def create_app(settings: Settings, *, prepare_in_background: bool = False) -> FastAPI:
@@ -116,13 +120,17 @@ async def _prepare(runtime: Runtime) -> None:
     """One-time preparation after start-up (demo organisations, NLU model), off the loop."""
     from bot.recommender import invalidate_catalogues
     from bot.runtime import attach_interpreter
-    from bot.startup import prepare
+    from bot.startup import PREPARED_ENV, prepare
 
     try:
         done = await asyncio.to_thread(asyncio.run, prepare(runtime.settings, quiet=True))
         for line in done[1:]:  # the first line is the migration, done before start-up
             sys.stderr.write(f"  {line}\n")
         invalidate_catalogues(runtime.settings.database_url)  # demo data may just have loaded
+        if os.environ.get(PREPARED_ENV):
+            # A `serve --workers N` worker: loading the model holds the GIL for seconds, so let
+            # the worker answer its first messages (with the built-in matching) before it.
+            await asyncio.sleep(WORKER_MODEL_DELAY_S)
         await asyncio.to_thread(attach_interpreter, runtime)
     except Exception:
         log.exception("background preparation failed; serving without it")
