@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.orgs.odi import build_document
 from bot.orgs.queries import Filters, list_vacancies
+from bot.orgs.rows import VACANCY_FIELDS
 
 
 def _organisations(url: str, ids: set[str]) -> list[dict[str, Any]]:
@@ -55,33 +56,7 @@ def export_rows(url: str) -> list[dict[str, Any]]:
                 "vacancy_id": v["vacancy_id"],
                 "organisation_id": v["organisation_id"],
                 "organisation_name": v["organisation"],
-                **{
-                    k: v[k]
-                    for k in (
-                        "title",
-                        "description",
-                        "causes",
-                        "activities",
-                        "postcode",
-                        "place",
-                        "municipality",
-                        "lat",
-                        "lon",
-                        "hours_min",
-                        "hours_max",
-                        "days",
-                        "dayparts",
-                        "one_off",
-                        "remote",
-                        "min_age",
-                        "vog_required",
-                        "contact_email",
-                        "url",
-                        "offers",
-                        "publish_end",
-                        "max_open_leads",
-                    )
-                },
+                **{k: v[k] for k in (*VACANCY_FIELDS, "municipality")},
             }
         )
     return out

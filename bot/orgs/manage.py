@@ -13,30 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.orgs.queries import Filters, list_vacancies
+from bot.orgs.rows import VACANCY_FIELDS
 
-EDITABLE = (
-    "title",
-    "description",
-    "causes",
-    "activities",
-    "offers",
-    "postcode",
-    "place",
-    "lat",
-    "lon",
-    "hours_min",
-    "hours_max",
-    "days",
-    "dayparts",
-    "one_off",
-    "remote",
-    "min_age",
-    "vog_required",
-    "contact_email",
-    "url",
-    "publish_end",
-    "max_open_leads",
-)
+EDITABLE = VACANCY_FIELDS  # what the form and the JSON API accept
 CLOSED_BY_ORGANISATION = "closed"
 
 

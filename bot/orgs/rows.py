@@ -45,6 +45,8 @@ COLUMNS = (
     "url",
 )
 OPTIONAL_COLUMNS = ("offers", "publish_end", "max_open_leads")
+# A vacancy's own fields (the columns after the organisation's), as organisations edit them.
+VACANCY_FIELDS = (*COLUMNS[COLUMNS.index("title") :], *OPTIONAL_COLUMNS)
 EXTRA_COLUMNS = (
     "municipality",
     "is_volunteer_centre",
