@@ -52,9 +52,10 @@ from tests.bench.bench_rest_load import (
     ROOT,
     Connection,
     cpu_seconds,
-    create_pg_database,
     drop_pg_database,
+    fresh_database,
     rss_mb,
+    stop,
 )
 from tests.fakes.harness import TG_SECRET, WA_SECRET, WA_VERIFY
 from tests.fakes.server import LocalServer, free_port
@@ -254,11 +255,7 @@ async def run(
     questions = _scored_questions()
     answers = SCORED_ANSWERS if scenario == "walk" else 1
     tmp = tempfile.TemporaryDirectory(prefix="vk-bench-")
-    pg_name = None
-    if db == "postgres":
-        pg_name, url = create_pg_database()
-    else:
-        url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}"
+    pg_name, url = fresh_database(db, tmp.name)
     async with LocalServer(fake.app) as api:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("VK_")}
@@ -322,17 +319,8 @@ async def run(
             report.outbound_calls = fake.watch.calls - calls_before
             report.server_rss_mb = round(rss_mb(proc), 1)
         finally:
-            if os.environ.get("BENCH_PROFILE"):
-                popen.send_signal(signal.SIGINT)  # SIGTERM would end it before the dump
-            else:
-                popen.terminate()
-            try:
-                popen.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                popen.kill()
-                popen.wait()
-            if popen.stderr:
-                popen.stderr.close()
+            # With BENCH_PROFILE, SIGINT: SIGTERM would end the server before cProfile's dump.
+            stop(popen, signal.SIGINT if os.environ.get("BENCH_PROFILE") else signal.SIGTERM, 60)
             if pg_name:
                 drop_pg_database(pg_name)
             tmp.cleanup()

@@ -39,6 +39,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -332,6 +333,25 @@ def create_pg_database() -> tuple[str, str]:
     return name, make_url(PG_ROOT).set(database=name).render_as_string(hide_password=False)
 
 
+def fresh_database(db: str, folder: str) -> tuple[str | None, str]:
+    """(Postgres database name or None, URL) of an empty database for one run."""
+    if db == "postgres":
+        return create_pg_database()
+    return None, f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+
+
+def stop(popen: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+    """End a server process (killed when it does not stop in time) and close its pipe."""
+    popen.send_signal(sig)
+    try:
+        popen.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.wait()
+    if popen.stderr:
+        popen.stderr.close()
+
+
 def drop_pg_database(name: str) -> None:
     from sqlalchemy import create_engine, text
 
@@ -356,11 +376,7 @@ async def run(
     mode = "typed" if typed else "payload"
     report = Report(db=db, workers=workers, concurrency=concurrency, mode=mode)
     tmp = tempfile.TemporaryDirectory(prefix="vk-bench-")
-    pg_name = None
-    if db == "postgres":
-        pg_name, url = create_pg_database()
-    else:
-        url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}"
+    pg_name, url = fresh_database(db, tmp.name)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VK_")}
     env.update(
@@ -459,14 +475,7 @@ async def run(
         report.latencies = latencies
         return report
     finally:
-        popen.terminate()
-        try:
-            popen.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait()
-        if popen.stderr:
-            popen.stderr.close()
+        stop(popen)
         if pg_name:
             drop_pg_database(pg_name)
         tmp.cleanup()

@@ -42,9 +42,10 @@ from tests.bench.bench_rest_load import (
     ROOT,
     Connection,
     cpu_seconds,
-    create_pg_database,
     drop_pg_database,
+    fresh_database,
     rss_mb,
+    stop,
 )
 from tests.fakes.harness import WA_SECRET, WA_VERIFY
 from tests.fakes.server import free_port
@@ -194,11 +195,7 @@ async def run(db: str = "sqlite", people: int = 3000, seconds: float = 60.0) -> 
     report = Report(db=db, people=people, seconds=seconds)
     fake = FakeGraph()  # only for its token and phone id
     tmp = tempfile.TemporaryDirectory(prefix="vk-bench-")
-    pg_name = None
-    if db == "postgres":
-        pg_name, url = create_pg_database()
-    else:
-        url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}"
+    pg_name, url = fresh_database(db, tmp.name)
     api_port, port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VK_")}
     fake_proc = subprocess.Popen(
@@ -256,15 +253,8 @@ async def run(db: str = "sqlite", people: int = 3000, seconds: float = 60.0) -> 
         report.last_reply_after_s = round(float(final["last"]) - start_wall, 2)
         report.server_rss_mb = round(rss_mb(proc), 1)
     finally:
-        for p in (popen, fake_proc):
-            p.terminate()
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        if popen.stderr:
-            popen.stderr.close()
+        stop(popen)
+        stop(fake_proc)
         if pg_name:
             drop_pg_database(pg_name)
         tmp.cleanup()
