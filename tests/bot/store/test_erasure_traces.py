@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -46,16 +47,24 @@ def file_bytes(url: str) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in paths if p.exists()}
 
 
+def standalone(needle: str) -> re.Pattern[bytes]:
+    """The needle as a value of its own: a postcode like 9712 must not match inside a uuid,
+    a hash or the microseconds of a timestamp."""
+    edge = rb"[0-9A-Za-z._-]"
+    return re.compile(rb"(?<!" + edge + rb")" + re.escape(needle.encode()) + rb"(?!" + edge + rb")")
+
+
 def traces(url: str, needles: list[str]) -> list[str]:
     """Where any needle still shows: 'tables' or a file name."""
     found: list[str] = []
-    text = table_text(url)
+    text = table_text(url).encode()
     files = file_bytes(url)
     for needle in needles:
-        if needle in text:
+        pattern = standalone(needle)
+        if pattern.search(text):
             found.append(f"tables: {needle}")
         for name, data in files.items():
-            if needle.encode() in data:
+            if pattern.search(data):
                 found.append(f"{name}: {needle}")
     return found
 
