@@ -19,13 +19,16 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import quote
 
 from rapidfuzz.distance import Levenshtein
 
 from bot.config import Settings
 from quiz.text import fold as text_fold
+
+if TYPE_CHECKING:
+    from bot.store.turns import Sql, TurnDatabase
 
 log = logging.getLogger(__name__)
 
@@ -319,13 +322,45 @@ def qr_matrix(link: str) -> Sequence[Sequence[int]]:
 # ---------------------------------------------------------------------------- first touch
 
 
+def _campaigns_sql() -> Sql:
+    from bot.store.turns import Sql
+
+    return Sql.same("SELECT code, keyword, starts_on, ends_on, quiz_id FROM campaigns")
+
+
+def _day(value: Any) -> date | None:
+    """A DATE column: asyncpg gives a date, sqlite3 the ISO text SQLAlchemy wrote."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """What attribution needs of a campaign (bot.store.campaigns.Campaign has more)."""
+
+    code: str
+    keyword: str | None
+    starts_on: date | None
+    ends_on: date | None
+    quiz_id: str | None
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> _Listed:
+        code, keyword, starts_on, ends_on, quiz_id = row
+        return cls(str(code), keyword, _day(starts_on), _day(ends_on), quiz_id)
+
+
 class CampaignDirectory:
     """Every campaign, cached in-process, so that first-touch attribution costs the
     pipeline's hot path no query. Refreshed at most every `ttl` seconds (a new campaign
     is recognised by a running server within that time)."""
 
-    def __init__(self, database_url: str, ttl: float = 30.0) -> None:
+    def __init__(
+        self, database_url: str, ttl: float = 30.0, database: TurnDatabase | None = None
+    ) -> None:
         self.database_url = database_url
+        self.database = database
         self.ttl = ttl
         self._loaded_at: float | None = None
         self._by_code: dict[str, Any] = {}
@@ -344,12 +379,14 @@ class CampaignDirectory:
         return self
 
     async def refresh(self) -> None:
-        from bot.store.campaigns import list_campaigns
-        from bot.store.db import session_scope
+        """Read the campaigns on the turn's raw driver (no SQLAlchemy on the message path)."""
+        if self.database is None:
+            from bot.store.turns import TurnDatabase
 
+            self.database = TurnDatabase(self.database_url)
         try:
-            async with session_scope(self.database_url) as session:
-                rows = await list_campaigns(session)
+            async with self.database.transaction() as tx:
+                rows = [_Listed.of(row) for row in await tx.all(_campaigns_sql(), ())]
         except Exception:  # no campaigns table yet, database briefly away: attribute nothing
             log.warning("campaigns could not be loaded; first touch uses codes as given")
             rows = []

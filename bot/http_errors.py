@@ -13,12 +13,12 @@ import errno
 import logging
 import sqlite3
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from starlette.requests import Request
     from starlette.responses import Response
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
@@ -109,27 +109,39 @@ def unavailable_response() -> Response:
     )
 
 
-async def _handler(request: Request, exc: Exception) -> Response:
-    if not is_database_unavailable(exc):
-        raise exc
-    from bot import metrics
+class OutageGuard:
+    """ASGI middleware: an exception that means the database is gone becomes 503 (unless the
+    answer has begun). It classifies by duck typing, so SQLAlchemy need not be imported for it:
+    a starting worker answers before it loads SQLAlchemy (bot.later)."""
 
-    metrics.error("-", "database_unavailable")
-    if health.failed():  # once per outage, not once per request
-        log.warning("database unavailable (%s): answering 503 until it is back", exc)
-    return unavailable_response()
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started or not is_database_unavailable(exc):
+                raise
+            from bot import metrics
+
+            metrics.error("-", "database_unavailable")
+            if health.failed():  # once per outage, not once per request
+                log.warning("database unavailable (%s): answering 503 until it is back", exc)
+            await unavailable_response()(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
-    """Register the 503 mapping for every exception type a lost database raises."""
-    import sqlalchemy.exc
-
-    types: list[Any] = [OSError, sqlite3.OperationalError, sqlalchemy.exc.DBAPIError]
-    try:
-        import asyncpg
-
-        types += [asyncpg.PostgresError, asyncpg.InterfaceError]
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        pass
-    for exc_type in types:
-        app.add_exception_handler(exc_type, _handler)
+    """Answer 503 + Retry-After for every exception a lost database raises."""
+    app.add_middleware(OutageGuard)

@@ -197,7 +197,8 @@ class Pipeline:
         if self._campaigns is None:
             from bot.campaigns import CampaignDirectory
 
-            self._campaigns = CampaignDirectory(self.settings.database_url)
+            url = self.settings.database_url
+            self._campaigns = CampaignDirectory(url, database=self.database())
         return await self._campaigns.current()
 
     def engine_for(self, state: State | None, quiz_id: str | None = None) -> Engine:

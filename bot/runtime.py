@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from bot.campaigns import CampaignDirectory
     from bot.channels.base import Channel
     from bot.config import Settings
+    from bot.later import LaterPlaces, LaterRecommender
     from bot.pipeline import Pipeline
     from bot.store.turns import TurnDatabase
     from quiz.model import Quiz
@@ -27,13 +28,19 @@ class Runtime:
     quizzes: dict[str, Quiz]
     campaigns: CampaignDirectory
     pipeline: Pipeline
-    gazetteer: Any = None
+    gazetteer: LaterPlaces
+    recommender: LaterRecommender
     channels: dict[str, Channel] = field(default_factory=dict)
 
     @property
     def quiz(self) -> Quiz:
         """The default quiz (the one new conversations get without a campaign's choice)."""
         return self.pipeline.quiz
+
+    def warm(self) -> None:
+        """Build what is built on first use (in a thread: it holds the GIL for a second)."""
+        self.gazetteer.later.get()
+        self.recommender.later.get()
 
     async def start(self) -> None:
         for channel in self.channels.values():
@@ -54,25 +61,38 @@ def build_runtime(
     from bot.campaigns import CampaignDirectory
     from bot.channels import registry
     from bot.content import load_quizzes
-    from bot.geo.gazetteer import get_gazetteer
+    from bot.later import LaterPlaces, LaterRecommender
     from bot.pipeline import Pipeline
-    from bot.recommender import Recommender
     from bot.store.turns import TurnDatabase
 
     database = TurnDatabase(settings.database_url)
     quizzes = load_quizzes(settings.content_dir)
-    gazetteer = get_gazetteer()
-    campaigns = CampaignDirectory(settings.database_url)
+    texts = next(iter(quizzes.values()))
+
+    def gazetteer_now() -> Any:
+        from bot.geo.gazetteer import get_gazetteer
+
+        return get_gazetteer()
+
+    def recommender_now() -> Any:
+        from bot.recommender import Recommender
+
+        return Recommender(settings, texts=texts)
+
+    # Built on first use or by Runtime.warm(): no first message needs them (bot.later).
+    gazetteer = LaterPlaces(gazetteer_now)
+    recommender = LaterRecommender(recommender_now)
+    campaigns = CampaignDirectory(settings.database_url, database=database)
     pipeline = Pipeline(
         settings,
         quizzes=quizzes,
-        recommender=Recommender(settings, texts=next(iter(quizzes.values()))),
+        recommender=recommender,
         interpreter=None if defer_interpreter else build_interpreter(settings),
         database=database,
         campaigns=campaigns,
         gazetteer=gazetteer,
     )
-    runtime = Runtime(settings, database, quizzes, campaigns, pipeline, gazetteer)
+    runtime = Runtime(settings, database, quizzes, campaigns, pipeline, gazetteer, recommender)
     for spec in registry.configured(settings) if channels else []:
         runtime.channels[spec.name] = spec.build(runtime)
     return runtime

@@ -9,6 +9,7 @@ then load the language model in the background. /readyz says "ready" from then o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 # Set by `serve` for its workers: the file that appears once preparation is done.
 PREPARED_ENV = "VRIJWILLIGERSKRACHT_PREPARED_FILE"
 WAIT_LIMIT_S = 1800.0
+PREPARE_NICENESS = 15
 
 
 async def prepare(settings: Settings, quiet: bool = False) -> list[str]:
@@ -67,13 +69,13 @@ async def _wait_for(flag: Path) -> None:
 def upgrade_if_needed(url: str) -> bool:
     """Run the migrations unless the database is at every head already (a restart then
     skips Alembic's environment entirely); True when it migrated."""
-    from bot.store.migrate import upgrade
-
     try:
         if _current_heads(url) >= script_heads():
             return False
     except Exception:  # no database yet, no version table: let Alembic create it
         log.debug("schema check failed; migrating", exc_info=True)
+    from bot.store.migrate import upgrade
+
     upgrade(url)
     return True
 
@@ -81,7 +83,7 @@ def upgrade_if_needed(url: str) -> bool:
 def script_heads() -> frozenset[str]:
     """The head of every migration branch, read from the revision files' own header lines
     (importing Alembic and every revision module costs a restart most of a second)."""
-    from bot.store.migrate import MIGRATIONS
+    from bot.store import MIGRATIONS
 
     revisions: set[str] = set()
     parents: set[str] = set()
@@ -98,16 +100,39 @@ def script_heads() -> frozenset[str]:
 
 
 def _current_heads(url: str) -> set[str]:
-    from sqlalchemy import text
+    """alembic_version's rows, read with the raw driver (SQLAlchemy's import alone costs a
+    restart over half a second)."""
+    from bot.store.url import parse_db_url
 
-    from bot.store.db import get_sync_engine
+    u = parse_db_url(url)
+    if u.is_sqlite:
+        import sqlite3
 
-    engine = get_sync_engine(url)
-    try:
-        with engine.connect() as conn:
-            return {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
-    finally:
-        engine.dispose()
+        if not u.database or u.database == ":memory:" or not Path(u.database).exists():
+            raise FileNotFoundError(u.database)
+        con = sqlite3.connect(f"file:{u.database}?mode=ro", uri=True)
+        try:
+            return {r[0] for r in con.execute("SELECT version_num FROM alembic_version")}
+        finally:
+            con.close()
+
+    async def read() -> set[str]:
+        import asyncpg
+
+        con = await asyncpg.connect(
+            host=u.host or u.query.get("host"),
+            port=u.port or 5432,
+            user=u.username,
+            password=u.password,
+            database=u.database,
+            timeout=10,
+        )
+        try:
+            return {r[0] for r in await con.fetch("SELECT version_num FROM alembic_version")}
+        finally:
+            await con.close()
+
+    return asyncio.run(read())
 
 
 def prepared_flag(folder: Path) -> Path:
@@ -123,6 +148,10 @@ def prepare_beside_workers(settings: Settings, flag: Path) -> threading.Thread:
     find `flag` when it is done (also when it failed: they then serve without)."""
 
     def run() -> None:
+        # Low priority (Linux niceness is per thread): the workers starting beside it answer
+        # first; checking demo data and the model costs seconds of CPU even when all is there.
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PREPARE_NICENESS)
         try:
             done = asyncio.run(_prepare(settings, quiet=True, migrate=False))
             for line in done[1:]:

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.store.url import async_url
+
 _engines: dict[str, AsyncEngine] = {}
 
 
@@ -35,15 +37,6 @@ def sync_url(url: str) -> str:
         return u.set(drivername="sqlite").render_as_string(hide_password=False)
     if u.get_backend_name() == "postgresql":
         return u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return url
-
-
-def async_url(url: str) -> str:
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite" and u.drivername == "sqlite":
-        return u.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
-    if u.get_backend_name() == "postgresql" and u.drivername in ("postgresql", "postgres"):
-        return u.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     return url
 
 

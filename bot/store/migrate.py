@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 
+from bot.store import MIGRATIONS
 from bot.store.db import sync_url
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+__all__ = ["MIGRATIONS", "alembic_config", "current_heads", "upgrade"]
 
 
 def alembic_config(url: str) -> Config:

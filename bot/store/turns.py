@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import make_url
+from bot.store.url import async_url, parse_db_url
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -298,11 +298,9 @@ class TurnDatabase:
     """Opens the lean transactions for one database URL (one instance per process)."""
 
     def __init__(self, url: str) -> None:
-        from bot.store.db import async_url
-
         self.url = async_url(url)
-        u = make_url(self.url)
-        self.dialect = "postgresql" if u.get_backend_name() == "postgresql" else "sqlite"
+        u = parse_db_url(self.url)
+        self.dialect = "postgresql" if u.backend == "postgresql" else "sqlite"
         self._sqlite: sqlite3.Connection | None = None
         self._sqlite_path = u.database or ":memory:"
         # SQLite has one writer at a time anyway: this process's writers queue on asyncio
@@ -374,7 +372,7 @@ class TurnDatabase:
             if self._pool is None or self._pool_loop is not loop:
                 import asyncpg
 
-                u = make_url(self.url)
+                u = parse_db_url(self.url)
 
                 async def init(con: Any) -> None:
                     # The same JSON codec SQLAlchemy installs: text in, Python objects out.
@@ -704,7 +702,7 @@ def _checkpoint_after_commit(tx: Tx) -> None:
     if isinstance(tx, _SqliteTx):
         path = tx.con.execute("PRAGMA database_list").fetchone()[2]
     elif isinstance(tx, _SATx):
-        path = make_url(str(tx.conn.engine.url)).database or ""
+        path = parse_db_url(str(tx.conn.engine.url)).database
     else:
         return
     if not path:

@@ -25,7 +25,7 @@ import pytest
 
 from bot.config import Settings
 from bot.store.migrate import upgrade
-from tests.live_server import free_port, run_server
+from tests.live_server import free_port, start_server
 
 pytestmark = pytest.mark.slow
 OUTAGE_S = 10.0
@@ -102,7 +102,9 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-async def test_postgres_outage_under_load(cluster: Cluster, settings: Settings) -> None:
+async def test_postgres_outage_under_load(
+    cluster: Cluster, settings: Settings, tmp_path: Path
+) -> None:
     upgrade(cluster.url)
     app_settings = settings.model_copy(update={"database_url": cluster.url})
     log: list[tuple[float, int, float, str | None]] = []  # sent at, status, seconds, Retry-After
@@ -128,7 +130,8 @@ async def test_postgres_outage_under_load(cluster: Cluster, settings: Settings) 
                     odd.append(repr(exc))
                 await asyncio.sleep(0.05)
 
-    with run_server(app_settings, workers=1) as base:
+    server_log = tmp_path / "server.log"
+    with start_server(app_settings, workers=1, log_path=server_log) as (base, _proc):
         async with httpx.AsyncClient(base_url=base, timeout=10) as probe:
             tasks = [asyncio.create_task(client(base, n)) for n in range(8)]
             await asyncio.sleep(2.0)
@@ -158,7 +161,10 @@ async def test_postgres_outage_under_load(cluster: Cluster, settings: Settings) 
     assert all(ra == "5" for _, _, ra in during)
     assert max(took for _, took, _ in during) < 1.0  # fail fast, no hanging
     others = Counter(s for _, s, _, _ in log if s not in (200, 503))
-    assert not others, (others, odd[:5])
+    errors = [
+        line for line in server_log.read_text(errors="replace").splitlines() if "Error" in line
+    ]
+    assert not others, (others, odd[:5], errors[-10:])  # the server log names the error class
     assert health.status_code == 200 and health.json()["database"] == "unavailable"
     assert ready.status_code == 503
     assert recovered_at is not None, "the service did not recover by itself"
