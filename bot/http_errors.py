@@ -27,8 +27,10 @@ RETRY_AFTER_S = 5
 _PG_STATES = ("08", "57P01", "57P02", "57P03")
 _SQLITE_MESSAGES = ("unable to open", "disk i/o error")
 _DEAD_CONNECTION = frozenset({"ConnectionDoesNotExistError", "CannotConnectNowError"})
-# asyncpg's InterfaceError on a connection a failure left broken (or a pool shutting down).
-_DEAD_INTERFACE = ("closed", "another operation is in progress", "pool is closing")
+# asyncpg's InterfaceError / InternalClientError on a connection a failure left broken (or a
+# pool shutting down).
+_BROKEN_STATE = frozenset({"InterfaceError", "InternalClientError"})
+_DEAD_INTERFACE = ("closed", "another operation", "pool is closing")
 _NET_ERRNOS = frozenset(
     {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}
 )
@@ -92,7 +94,7 @@ def is_database_unavailable(exc: BaseException) -> bool:
         name = type(e).__name__
         if name in _DEAD_CONNECTION:  # asyncpg: the connection went away mid-operation
             return True
-        if name == "InterfaceError" and any(m in str(e) for m in _DEAD_INTERFACE):
+        if name in _BROKEN_STATE and any(m in str(e) for m in _DEAD_INTERFACE):
             return True
         if getattr(e, "connection_invalidated", False):
             return True

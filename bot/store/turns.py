@@ -18,6 +18,7 @@ The schema itself is defined by the SQLModel tables in `bot.store.conversations`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import sqlite3
@@ -408,17 +409,45 @@ class TurnDatabase:
     @asynccontextmanager
     async def _pg_transaction(self, user_hash: str | None) -> AsyncIterator[Tx]:
         pool = await self._pg_pool()
-        async with pool.acquire() as con:
-            if user_hash is None:
-                await con.execute("BEGIN")
-            else:
-                await con.execute(f"BEGIN; SELECT pg_advisory_xact_lock({advisory_key(user_hash)})")
+        begin = "BEGIN"
+        if user_hash is not None:
+            begin += f"; SELECT pg_advisory_xact_lock({advisory_key(user_hash)})"
+        con = await self._pg_begin(pool, begin)
+        try:
             try:
                 yield _AsyncpgTx(con)
             except BaseException:
-                await con.execute("ROLLBACK")
+                try:
+                    await con.execute("ROLLBACK")
+                except BaseException:
+                    _terminate(con)
                 raise
-            await con.execute("COMMIT")
+            try:
+                await con.execute("COMMIT")
+            except BaseException:
+                _terminate(con)
+                raise
+        finally:
+            with contextlib.suppress(Exception):  # one the pool already took back after a loss
+                await pool.release(con)
+
+    @staticmethod
+    async def _pg_begin(pool: Any, begin: str) -> Any:
+        """A pooled connection with its transaction begun. A connection whose BEGIN fails
+        may be dead or stuck mid-operation (a server that went away while it sat in the
+        pool): it is closed, never handed out again, and a stale one is replaced once."""
+        for attempt in (1, 2):
+            con = await pool.acquire()
+            try:
+                await con.execute(begin)
+                return con
+            except BaseException as exc:
+                await _discard(pool, con)
+                if attempt == 2 or not _stale_connection(exc):
+                    raise
+                # Its idle siblings went through the same: replace them all on next use.
+                await pool.expire_connections()
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         _open.discard(self)
@@ -434,6 +463,26 @@ class TurnDatabase:
 
 
 _open: set[TurnDatabase] = set()
+
+
+def _terminate(con: Any) -> None:
+    """Close a connection for good (one asyncpg already detached after a loss raises)."""
+    with contextlib.suppress(Exception):
+        con.terminate()
+
+
+async def _discard(pool: Any, con: Any) -> None:
+    _terminate(con)
+    with contextlib.suppress(Exception):
+        await pool.release(con)
+
+
+def _stale_connection(exc: BaseException) -> bool:
+    """asyncpg's errors for a pooled connection that was broken before this turn used it."""
+    name = type(exc).__name__
+    return name in ("InternalClientError", "InterfaceError", "ConnectionDoesNotExistError") or (
+        isinstance(exc, ConnectionError)
+    )
 
 
 async def close_all() -> None:

@@ -283,7 +283,7 @@ async def run(
             )
         cmd = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
         if os.environ.get("BENCH_PROFILE"):  # cProfile of the whole server run, to this file
-            cmd[1:1] = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]]
+            cmd[1:1] = ["-m", "tests.bench.cpu_profile", os.environ["BENCH_PROFILE"]]
         popen = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

@@ -25,6 +25,7 @@ from bot.channels.telegram.inbound import (
     CHANNEL,
     MAX_UPDATE_BYTES,
     SECRET_HEADER,
+    from_update,
     to_inbound,
     webhook_secret,
 )
@@ -69,42 +70,38 @@ class TelegramChannel:
     async def handle_update(self, data: dict[str, Any]) -> dict[str, Any]:
         """Handle a webhook update; returns the webhook's answer: a Bot API call Telegram
         performs for us (answerCallbackQuery stops the tapped button's spinner), or {}."""
-        from telegram import Update
-
         try:  # a signed update we cannot use is acknowledged and counted (bot/edge.py)
-            update = Update.de_json(edge.clean(data), self.bot)
-            parsed = to_inbound(update)
+            data = edge.clean(data)
+            parsed = from_update(data)
             if parsed is not None:
                 edge.clean_inbound(parsed[0])
+            query = data.get("callback_query")
+            query_id = query.get("id") if isinstance(query, dict) else None
         except Exception as exc:
             edge.ignored(CHANNEL, "malformed", exc)
             return {}
         if parsed is None:
             edge.ignored(CHANNEL, "unsupported")
             return {}
-        await self.handle(update, answer_inline=False, parsed=parsed)
-        query = update.callback_query
-        if query is not None:
-            return {"method": "answerCallbackQuery", "callback_query_id": query.id}
+        await self.handle_parsed(parsed)
+        if isinstance(query_id, str | int):
+            return {"method": "answerCallbackQuery", "callback_query_id": str(query_id)}
         return {}
 
-    async def handle(
-        self,
-        update: Update,
-        *,
-        answer_inline: bool = True,
-        parsed: tuple[Inbound, int, Tap | None] | None = None,
-    ) -> None:
-        """One update. A tap is answered here (`answer_inline`) unless the webhook's answer
-        does it; the reply follows through the outbox."""
-        parsed = parsed or to_inbound(update)
+    async def handle(self, update: Update) -> None:
+        """One update from getUpdates (polling): the tap is answered here."""
+        parsed = to_inbound(update)
         if parsed is None:
             return
-        inbound, chat_id, tap = parsed
-        if update.callback_query is not None and answer_inline:
+        if update.callback_query is not None:
             task = asyncio.create_task(self._answer(update.callback_query.id))
             self._answering.add(task)
             task.add_done_callback(self._answering.discard)
+        await self.handle_parsed(parsed)
+
+    async def handle_parsed(self, parsed: tuple[Inbound, int, Tap | None]) -> None:
+        """The turn; the reply follows through the outbox."""
+        inbound, chat_id, tap = parsed
         public_url = self.settings.public_url
 
         def render(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:

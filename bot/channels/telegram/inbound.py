@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import logging
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -83,50 +85,111 @@ def language(code: str | None) -> str | None:
     return "nl" if code.lower().split("-")[0] in ("nl", "fy", "li") else "en"
 
 
-def _tap(query: Any) -> Tap | None:
-    message = query.message
-    if message is None or not getattr(message, "date", None) or message.date.timestamp() == 0:
-        return None  # an old message Telegram no longer shows us
-    markup = getattr(message, "reply_markup", None)
-    keyboard = markup.to_dict().get("inline_keyboard", []) if markup is not None else []
-    text_html = message.text_html if getattr(message, "text", None) else ""
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not an object")
+    return value
+
+
+def _int(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{what} is not an integer")
+    return value
+
+
+def _coordinate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("location is not two finite numbers")
+    return float(value)
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _text_html(message: dict[str, Any]) -> str:
+    """The message's text as Telegram HTML (what an edit must send to keep its formatting).
+    Without entities that is the escaped text; with them PTB converts (UTF-16 offsets,
+    nesting), from a message of just the text and its entities."""
+    text = _str(message.get("text"))
+    entities = message.get("entities")
+    if not text or not entities:
+        return html.escape(text, quote=False)
+    from telegram import Message
+
+    minimal = {"message_id": 0, "date": 1, "chat": {"id": 0, "type": "private"}}
+    parsed = Message.de_json({**minimal, "text": text, "entities": entities}, None)
+    return parsed.text_html if parsed is not None else html.escape(text, quote=False)
+
+
+def _tap(query: dict[str, Any]) -> Tap | None:
+    message = query.get("message")
+    if not isinstance(message, dict) or not message.get("date"):
+        return None  # an old message Telegram no longer shows us (date 0)
+    markup = message.get("reply_markup")
+    keyboard = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    if not isinstance(keyboard, list) or not all(isinstance(row, list) for row in keyboard):
+        raise ValueError("inline_keyboard is not a list of rows")
     return Tap(
-        message_id=message.message_id, data=query.data or "", text_html=text_html, keyboard=keyboard
+        message_id=_int(message.get("message_id"), "message_id"),
+        data=_str(query.get("data")),
+        text_html=_text_html(message),
+        keyboard=keyboard,
     )
 
 
+def _meta(user: dict[str, Any]) -> dict[str, Any]:
+    lang = language(_str(user.get("language_code")) or None)
+    return {"lang": lang} if lang else {}
+
+
 def to_inbound(update: Update) -> tuple[Inbound, int, Tap | None] | None:
-    """(inbound, chat id, tapped button) for updates we answer; None for everything else."""
-    external_id = str(update.update_id)
-    query = update.callback_query
-    if query is not None:
-        chat = query.message.chat if query.message is not None else None
-        if chat is not None and chat.type != "private":
+    """`from_update` for PTB's objects (polling mode)."""
+    return from_update(update.to_dict())
+
+
+def from_update(data: dict[str, Any]) -> tuple[Inbound, int, Tap | None] | None:
+    """(inbound, chat id, tapped button) for updates we answer; None for everything else.
+
+    Reads the update's JSON as it comes: building PTB's object tree for every update cost
+    more CPU than the turn. A malformed update raises ValueError."""
+    external_id = str(_int(data.get("update_id"), "update_id"))
+    if "callback_query" in data:
+        query = _object(data["callback_query"], "callback_query")
+        message = query.get("message")
+        shown_in = message.get("chat") if isinstance(message, dict) else None
+        if isinstance(shown_in, dict) and shown_in.get("type") != "private":
             return None
-        user = query.from_user
-        meta: dict[str, Any] = {}
-        if language(user.language_code):
-            meta["lang"] = language(user.language_code)
+        user = _object(query.get("from"), "from")
+        user_id = _int(user.get("id"), "from.id")
         inbound = Inbound(
-            CHANNEL, str(user.id), payload=query.data or "", external_id=external_id, meta=meta
+            CHANNEL,
+            str(user_id),
+            payload=_str(query.get("data")),
+            external_id=external_id,
+            meta=_meta(user),
         )
-        return inbound, chat.id if chat is not None else user.id, _tap(query)
-    message = update.message
-    if message is None or message.from_user is None or message.chat.type != "private":
+        chat_id = _int(shown_in.get("id"), "chat.id") if isinstance(shown_in, dict) else user_id
+        return inbound, chat_id, _tap(query)
+    message = data.get("message")
+    if not isinstance(message, dict):
         return None
-    user = message.from_user
-    meta = {}
-    if language(user.language_code):
-        meta["lang"] = language(user.language_code)
-    sender, chat_id = str(user.id), message.chat.id
-    if message.location is not None:
-        loc = (message.location.latitude, message.location.longitude)
+    chat = _object(message.get("chat"), "chat")
+    author = message.get("from")
+    if not isinstance(author, dict) or chat.get("type") != "private":
+        return None
+    meta = _meta(author)
+    sender, chat_id = str(_int(author.get("id"), "from.id")), _int(chat.get("id"), "chat.id")
+    location = message.get("location")
+    if location is not None:
+        point = _object(location, "location")
+        lat, lon = _coordinate(point.get("latitude")), _coordinate(point.get("longitude"))
         return (
-            Inbound(CHANNEL, sender, location=loc, external_id=external_id, meta=meta),
+            Inbound(CHANNEL, sender, location=(lat, lon), external_id=external_id, meta=meta),
             chat_id,
             None,
         )
-    text = message.text or ""
+    text = _str(message.get("text"))
     command = _COMMAND.match(text.strip())
     if command:
         name, arg = command.group(1).lower(), (command.group(2) or "").strip()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.channels.telegram.inbound import language, to_inbound
+from bot.channels.telegram.inbound import from_update, language, to_inbound
 from bot.channels.telegram.render import Tap, inline_keyboard, render
 from quiz.messages import Button, Buttons, Card, QuizMeta, Text
 from quiz.protocol import answer_payload
@@ -133,7 +133,10 @@ def user() -> TelegramUser:
 
 
 def parse(data: dict[str, Any]) -> Any:
-    return to_inbound(Update.de_json(data, None))
+    """As the webhook reads an update (its JSON); polling's PTB objects must read the same."""
+    found = from_update(data)
+    assert to_inbound(Update.de_json(data, None)) == found
+    return found
 
 
 def test_start_deep_link_carries_campaign_and_language(user: TelegramUser) -> None:

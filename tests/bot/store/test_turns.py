@@ -141,3 +141,32 @@ async def test_close_all_closes_an_sqlite_connection_nobody_closed(tmp_path: Pat
     async with db.transaction("ab" * 32):  # opens a new connection when used again
         pass
     await db.close()
+
+
+async def test_a_pooled_connection_the_server_killed_costs_no_turn(db_url: str) -> None:
+    """A failover or restart ends the backends of idle pooled connections: the next turn gets
+    a working connection instead of an error."""
+    if is_sqlite(db_url):
+        pytest.skip("only Postgres pools connections")
+    import asyncpg
+
+    from bot.store.url import parse_db_url
+
+    pid_sql = turns.Sql.same("SELECT pg_backend_pid()")
+    db = turns.TurnDatabase(db_url)
+    u = parse_db_url(db_url)
+    killer = await asyncpg.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, database=u.database
+    )
+    try:
+        for _ in range(3):
+            async with db.transaction() as tx:
+                row = await tx.one(pid_sql, ())
+            assert row is not None
+            await killer.execute("SELECT pg_terminate_backend($1)", row[0])
+            async with db.transaction("ab" * 32) as tx:
+                again = await tx.one(pid_sql, ())
+            assert again is not None and again[0] != row[0]
+    finally:
+        await killer.close()
+        await db.close()
