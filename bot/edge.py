@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
 if TYPE_CHECKING:
+    from starlette.requests import Request
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from bot.pipeline import Inbound
@@ -62,6 +63,26 @@ class EdgeError(ValueError):
 
     def body(self) -> bytes:
         return json.dumps({"error": self.error, "detail": self.detail}).encode()
+
+
+class TooLarge(Exception):
+    """A request body over the endpoint's limit."""
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refusing anything over `limit` bytes without reading it all (a
+    declared length is checked first, then the stream as it arrives)."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def depth(raw: bytes) -> int:

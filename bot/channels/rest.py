@@ -257,17 +257,12 @@ def render_one(reply: Reply, recipient_id: str) -> dict[str, Any]:
 
 async def read_body(request: Request, settings: Settings) -> bytes:
     """The request body, refusing (413) anything over the limit without reading it all."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
-        raise _too_large(settings)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > settings.max_body_bytes:
-            raise _too_large(settings)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    from bot.edge import TooLarge, read_limited
+
+    try:
+        return await read_limited(request, settings.max_body_bytes)
+    except TooLarge:
+        raise _too_large(settings) from None
 
 
 def endpoint(pipeline: Pipeline, settings: Settings) -> Callable[[Request], Awaitable[Response]]:

@@ -196,8 +196,9 @@ def build_router(tg: TelegramChannel) -> APIRouter:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret):
             return JSONResponse({"detail": "forbidden"}, status_code=403)
-        body = await request.body()
-        if len(body) > MAX_UPDATE_BYTES:
+        try:
+            body = await edge.read_limited(request, MAX_UPDATE_BYTES)
+        except edge.TooLarge:
             return JSONResponse({"detail": "update too large"}, status_code=413)
         try:  # signed but unusable: acknowledged, or Telegram re-sends it forever
             data = edge.loads(body)

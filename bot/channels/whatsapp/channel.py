@@ -216,6 +216,8 @@ class WhatsAppChannel:
 def build_router(wa: WhatsAppChannel) -> APIRouter:
     """`GET|POST /whatsapp/webhook`, as plain Starlette endpoints (no per-request dependency
     solving on the hot path)."""
+    from bot import edge
+
     settings = wa.settings
 
     async def verify(request: Request) -> Response:
@@ -228,8 +230,9 @@ def build_router(wa: WhatsAppChannel) -> APIRouter:
         return PlainTextResponse(body or "", status_code=status)
 
     async def receive(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
+        try:  # before the signature check: reading an unlimited body is work for anyone
+            body = await edge.read_limited(request, MAX_BODY_BYTES)
+        except edge.TooLarge:
             return JSONResponse({"detail": "update too large"}, status_code=413)
         if not settings.whatsapp_app_secret:
             log.error("VK_WHATSAPP_APP_SECRET is not set: WhatsApp webhooks cannot be verified")
