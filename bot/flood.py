@@ -8,11 +8,13 @@ With `VK_REDIS_URL` the buckets live in Redis (one Lua script per message), so e
 and replica shares them; without it, or while Redis cannot be reached, they live in this
 process (an LRU of `MAX_SENDERS`).
 
-New conversations: at most `VK_NEW_CONVERSATIONS_PER_SECOND` per process (bursts of one
-second's worth). A new conversation over the limit waits in a short queue (up to
-`VK_NEW_CONVERSATION_QUEUE_SECONDS`); beyond that REST and the widget answer 503 with
-`Retry-After`, while a Telegram or WhatsApp message is acknowledged at once and handled when
-its reserved slot comes (the platforms would otherwise re-send it).
+New conversations: at most `VK_NEW_CONVERSATIONS_PER_SECOND` (bursts of one second's worth),
+for the whole installation when `VK_REDIS_URL` is set (one schedule in Redis that every worker
+and replica reserves from), per process otherwise or while Redis cannot be reached. A new
+conversation over the limit waits in a short queue (up to `VK_NEW_CONVERSATION_QUEUE_SECONDS`);
+beyond that REST and the widget answer 503 with `Retry-After`, while a Telegram or WhatsApp
+message is acknowledged at once and handled when its reserved slot comes (the platforms would
+otherwise re-send it).
 
 A rate of 0 turns a limit off. `Pipeline._handle` calls `admit` before any other work.
 """
@@ -70,6 +72,25 @@ redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(now), 'n', not
 redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
 return {allowed, notify}
 """
+
+
+# KEYS[1] the new-conversation schedule; ARGV interval, burst, +1 reserve / -1 give back.
+# Returns the seconds to wait for the reserved slot (as text: Lua numbers become integers).
+_SLOTS_LUA = """
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[3]) < 0 then
+  redis.call('SET', KEYS[1], tostring(tat - interval), 'EX', 3600)
+  return '0'
+end
+tat = math.max(tat, now) + interval
+redis.call('SET', KEYS[1], tostring(tat), 'EX', 3600)
+return tostring(math.max(0, tat - burst * interval - now))
+"""
+SLOTS_KEY = "vk:flood:new-conversations"
 
 
 @dataclass(frozen=True)
@@ -193,6 +214,7 @@ class FloodControl:
         self._later: set[asyncio.Task[Any]] = set()
         self._redis: Any = None
         self._script: Any = None
+        self._slots_lua: Any = None
         self._redis_down_until = 0.0
 
     @classmethod
@@ -224,12 +246,12 @@ class FloodControl:
                 return Decision(False, "flood", notify=notify)
         if not is_new or self._slots is None:
             return ALLOW
-        wait = self._slots.reserve()
+        wait = await self._reserve()
         if wait > self.queue_seconds:
             from bot import metrics
 
             if channel in ANSWERING_CHANNELS:
-                self._slots.cancel()
+                await self._give_back()
                 metrics.flood(channel, "busy")
                 return Decision(False, "busy", retry_after=wait)
             metrics.flood(channel, "later")
@@ -268,6 +290,29 @@ class FloodControl:
                 self._redis_down_until = time.monotonic() + 10.0
         return self._buckets.take(key)
 
+    async def _reserve(self) -> float:
+        """Seconds until this new conversation's slot (shared through Redis when set)."""
+        assert self._slots is not None
+        found = await self._slots_script(+1)
+        return self._slots.reserve() if found is None else found
+
+    async def _give_back(self) -> None:
+        assert self._slots is not None
+        if await self._slots_script(-1) is None:
+            self._slots.cancel()
+
+    async def _slots_script(self, step: int) -> float | None:
+        client = self._client()
+        if client is None or self._slots is None:
+            return None
+        args = [self._slots.interval, self._slots.burst, step]
+        try:
+            return float(await self._slots_lua(keys=[SLOTS_KEY], args=args))
+        except Exception as exc:  # Redis away: this process's schedule until it is back
+            log.warning("flood control: Redis unavailable (%s); using local limits", exc)
+            self._redis_down_until = time.monotonic() + 10.0
+            return None
+
     def _client(self) -> Any:
         if not self.redis_url or time.monotonic() < self._redis_down_until:
             return None
@@ -278,6 +323,7 @@ class FloodControl:
                 self.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5
             )
             self._script = self._redis.register_script(_LUA)
+            self._slots_lua = self._redis.register_script(_SLOTS_LUA)
         return self._redis
 
     async def close(self) -> None:

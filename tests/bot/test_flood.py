@@ -64,6 +64,32 @@ async def test_new_conversations_queue_briefly_then_are_refused() -> None:
     assert (await flood.admit("rest", "n5", True)).allowed
 
 
+async def test_redis_new_conversation_limit_is_shared_between_instances() -> None:
+    """Two workers (or replicas) together admit one second's worth, not each."""
+    pytest.importorskip("redis")
+    from redis import asyncio as aioredis
+
+    from bot.flood import SLOTS_KEY
+
+    client = aioredis.from_url(REDIS_URL)
+    await client.delete(SLOTS_KEY)
+    await client.aclose()
+    one = FloodControl(rate=0, new_per_second=3, queue_seconds=0.0, redis_url=REDIS_URL)
+    two = FloodControl(rate=0, new_per_second=3, queue_seconds=0.0, redis_url=REDIS_URL)
+    try:
+        seen = [
+            await (one if i % 2 else two).admit("rest", uuid.uuid4().hex, True) for i in range(6)
+        ]
+        assert [d.allowed for d in seen] == [True, True, True, False, False, False]
+        assert all(d.reason == "busy" and d.retry_after > 0 for d in seen[3:])
+        # Refused (503) requests gave their slots back: after a second there is room again.
+        await asyncio.sleep(1.1)
+        assert (await one.admit("rest", uuid.uuid4().hex, True)).allowed
+    finally:
+        await one.close()
+        await two.close()
+
+
 async def test_redis_buckets_are_shared_between_instances() -> None:
     pytest.importorskip("redis")
     sender = uuid.uuid4().hex
