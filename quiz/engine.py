@@ -717,8 +717,15 @@ class Engine:
 
     def _ask(self, st: State, q: Question, out: _Out, toggled: bool = False) -> None:
         st.current = q.id
-        # Progress over the questions this person gets (weekly hours only for weekly work).
-        ids = [x.id for x in self.quiz.questions if x.id == q.id or x.applies(st.answers)]
+        # Progress over the questions this person gets: a conditional one (weekly hours only
+        # for weekly work) counts until the answer it depends on rules it out.
+        ids = [
+            x.id
+            for x in self.quiz.questions
+            if x.id == q.id
+            or x.applies(st.answers)
+            or any(qid not in st.answers for qid in x.ask_if)
+        ]
         meta = QuizMeta(question_id=q.id, kind=q.kind, step=ids.index(q.id) + 1, total=len(ids))
         lang = st.lang
         if not toggled:

@@ -188,6 +188,7 @@ REQUIRED_UI_KEYS: tuple[str, ...] = (
     "nearby_no",
     "nearby_declined",
     "reason_min_age",
+    "support_note",
     *(f"offer_{offer}" for offer in OFFERS),
     *(keyword.ui_key for keyword in Keyword),
 )

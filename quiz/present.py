@@ -197,7 +197,8 @@ def render_matches(ctx: RenderContext, recs: Sequence[dict[str, Any]]) -> list[R
     replies: list[Reply] = [
         Card(
             title=ctx.t("recommendations_intro" if recs else "recommendations_none"),
-            text="",
+            # Support and accessibility are for everyone to ask about, not a question to tick.
+            text=ctx.t("support_note") if recs else "",
             data={"result": {"recommendations": recs_data}},
         )
     ]

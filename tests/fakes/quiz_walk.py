@@ -92,12 +92,16 @@ def walk_engine(
 
 
 def quiz_transcript(lang: str) -> list[Reply]:
-    """Every reply of the shipped quiz, start to result (the last option of each question)."""
+    """Every reply of the shipped quiz, start to result: the last option of each question,
+    then the first (weekly work, so the hours question too) as a child without consent."""
     engine = Engine(load_quiz())
-    walk = walk_engine(
+    last = walk_engine(
         engine, lang=lang, pick=lambda q: q.options[-1].id, recommendations=(RECOMMENDATION,)
     )
-    return walk.replies
+    first = walk_engine(
+        engine, lang=lang, consent="consent_no", age="under16", recommendations=(RECOMMENDATION,)
+    )
+    return last.replies + first.replies
 
 
 RECOMMENDATION = {

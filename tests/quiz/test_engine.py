@@ -82,7 +82,7 @@ def test_consent_then_age_then_first_question_with_progress(engine: Engine) -> N
     assert not any(isinstance(e, ConsentGiven) for e in step.effects)
     (q,) = questions(step)
     assert q.quiz is not None
-    assert (q.quiz.question_id, q.quiz.step, q.quiz.total) == ("age", 1, 11)
+    assert (q.quiz.question_id, q.quiz.step, q.quiz.total) == ("age", 1, 12)
     assert [b.payload for b in q.buttons] == ["/a/age/a18", "/a/age/a16", "/a/age/under16"]
     step = engine.step(step.state, decode("/a/age/a18"))
     assert any(isinstance(e, ConsentGiven) for e in step.effects)

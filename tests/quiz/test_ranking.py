@@ -399,7 +399,7 @@ def test_reasons_in_dutch_and_english_from_the_content() -> None:
     assert reasons == [
         "4 km bij je vandaan",
         f"past bij jouw kracht: {TEXTS.label('nl', 'social')}",
-        f"je koos: {TEXTS.label('nl', 'elderly')}",
+        f"voor {TEXTS.label('nl', 'elderly')}",
         TEXTS.t(
             "nl",
             "reason_when",
