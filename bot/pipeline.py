@@ -79,6 +79,8 @@ class HandleResult:
     duplicate: bool = False
     # The turn erased the person's data (clients drop what they keep locally too).
     erased: bool = False
+    # ... because the test ended without consent: what is on screen may stay there.
+    forgotten: bool = False
 
 
 @dataclass
@@ -295,6 +297,7 @@ class Pipeline:
             replies=turn.replies,
             conversation_id=conversation_id,
             erased=turn.erase or turn.forget,
+            forgotten=turn.forget and not turn.erase,
         )
 
     # ------------------------------------------------------------------ the turn
