@@ -100,6 +100,7 @@ async def test_no_consent_reaches_the_result_and_leaves_nothing_behind(
     assert any(isinstance(r, Text) and "gewist" in r.text for r in last)
     # The REST answer tells the client to drop its local transcript as well.
     assert results[-1].erased and not any(r.erased for r in results[:-1])
+    assert results[-1].forgotten  # the client may keep its screen, storing nothing
     assert render(last, SENDER, erased=True)[0]["custom"]["erased"] is True
 
     conversation_id = results[0].conversation_id
