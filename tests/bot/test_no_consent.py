@@ -190,3 +190,28 @@ async def test_under_16_stores_nothing_and_gets_only_suitable_work(
                     continue
                 assert trace not in row, f"{trace!r} left in {table}: {row}"
     await pipeline.close()
+
+
+async def test_an_organisations_widget_names_its_own_controller(settings: Settings) -> None:
+    custom = settings.model_copy(
+        update={
+            "controller_name": "Stichting Vrijwilligerskracht",
+            "controllers": {"vc-utrecht": "Vrijwilligerscentrale Utrecht"},
+            "privacy_urls": {"vc-utrecht": "https://vc-utrecht.example/privacy"},
+        }
+    )
+    pipeline = Pipeline(custom)
+    own = await pipeline.handle(
+        Inbound("rest", "ria", payload="/start", meta={"org": "vc-utrecht"})
+    )
+    assert "Verantwoordelijk voor je gegevens: Vrijwilligerscentrale Utrecht" in getattr(
+        own.replies[-1], "text", ""
+    )
+    # Later turns of that conversation keep naming the organisation.
+    more = await pipeline.handle(Inbound("rest", "ria", payload="/consent/more"))
+    explained = " ".join(getattr(r, "text", "") for r in more.replies)
+    assert "Vrijwilligerscentrale Utrecht" in explained
+    assert "https://vc-utrecht.example/privacy" in explained
+    other = await pipeline.handle(Inbound("rest", "sem", payload="/start", meta={"org": "x"}))
+    assert "Stichting Vrijwilligerskracht" in getattr(other.replies[-1], "text", "")
+    await pipeline.close()
