@@ -49,7 +49,9 @@ from quiz.scoring import chosen_options, score
 PHASES = ("new", "consent", "asking", "offer", "result", "stopped", "declined")
 
 # UI texts that name the installation (controller, retention period, privacy statement).
-PRIVACY_KEYS = frozenset({"consent", "consent_explained", "declined", "forgotten"})
+PRIVACY_KEYS = frozenset(
+    {"consent", "consent_explained", "declined", "forgotten", "minor_forgotten"}
+)
 
 
 @dataclass(frozen=True)
@@ -643,7 +645,7 @@ class Engine:
 
     def _forget(self, st: State, out: _Out) -> None:
         """No consent: the result is out, so the answers go (the app deletes every row)."""
-        out.say(self.t(st, "forgotten"))
+        out.say(self.t(st, "minor_forgotten" if st.minor else "forgotten"))
         out.effect(ForgetAfterResult())
         lang, campaign = st.lang, st.campaign
         st.__dict__.update(self.new_state(lang).__dict__)

@@ -182,6 +182,7 @@ REQUIRED_UI_KEYS: tuple[str, ...] = (
     # The short path: age with consent, the profile first, then the offer of nearby work.
     "minor_intro",
     "minor_parent",
+    "minor_forgotten",
     "result_motive",
     "nearby_ask",
     "nearby_yes",
@@ -219,6 +220,7 @@ UI_OPTIONAL_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "consent_explained": INSTALLATION_FIELDS,
     "declined": INSTALLATION_FIELDS,
     "forgotten": INSTALLATION_FIELDS,
+    "minor_forgotten": INSTALLATION_FIELDS,
 }
 # UI texts shown on buttons: they must fit a WhatsApp reply button.
 UI_BUTTON_KEYS: tuple[str, ...] = (

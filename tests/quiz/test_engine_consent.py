@@ -58,6 +58,13 @@ def test_consent_text_is_filled_from_the_installation() -> None:
     assert any("https://x.nl/p" in getattr(r, "text", "") for r in more.replies)
 
 
+def test_a_child_is_told_to_sign_up_with_a_parent() -> None:
+    w = walk_engine(ENGINE, consent="consent_yes", age="under16")
+    said = [r.text for r in w.last_replies if isinstance(r, Text)]
+    assert any("samen met je ouder of verzorger" in t for t in said)
+    assert any(isinstance(e, ForgetAfterResult) for e in w.last_effects)
+
+
 def test_without_consent_declining_nearby_work_also_forgets() -> None:
     w = walk_engine(ENGINE, consent="consent_no", nearby=False)
     assert any(isinstance(e, ForgetAfterResult) for e in w.last_effects)
