@@ -86,7 +86,7 @@ async def test_whole_quiz_by_taps_to_recommendations(settings: Settings) -> None
 
         shown = texts(st)
         assert any(t.startswith("Jij bent ") for t in shown), shown[-8:]
-        assert "Dit vrijwilligerswerk past bij jou:" in shown
+        assert any(t.startswith("Dit vrijwilligerswerk past bij jou:") for t in shown)
         cards = [m for m in st.fake.sent(st.user.user_id) if "/help/" in str(m.get("reply_markup"))]
         assert len(cards) >= 1
         help_button = next(
