@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     controller_name: str = "Vrijwilligerskracht"
     privacy_url: str | None = None
     retention_days: int = 180
+    # Per organisation, for the conversations its widget brings in (`metadata.org`): who is
+    # responsible there, and optionally its own privacy statement. JSON, e.g.
+    # VK_CONTROLLERS='{"vc-utrecht": "Vrijwilligerscentrale Utrecht"}'.
+    controllers: dict[str, str] = Field(default_factory=dict)
+    privacy_urls: dict[str, str] = Field(default_factory=dict)
 
     max_message_chars: int = 2000
     max_body_bytes: int = 16_384

@@ -79,6 +79,8 @@ class HandleResult:
     duplicate: bool = False
     # The turn erased the person's data (clients drop what they keep locally too).
     erased: bool = False
+    # ... because the test ended without consent: what is on screen may stay there.
+    forgotten: bool = False
 
 
 @dataclass
@@ -149,6 +151,7 @@ class Pipeline:
         installation = installation_of(settings)
         self.engines = {quiz_id: Engine(q, installation) for quiz_id, q in quizzes.items()}
         self.engine = next(iter(self.engines.values()))
+        self._org_engines: dict[tuple[str, str], Engine] = {}
         self.quiz = self.engine.quiz
         self.recommender = recommender
         if gazetteer is None:
@@ -201,10 +204,21 @@ class Pipeline:
             self._campaigns = CampaignDirectory(url, database=self.database())
         return await self._campaigns.current()
 
-    def engine_for(self, state: State | None, quiz_id: str | None = None) -> Engine:
-        """The engine of a conversation's quiz (or of `quiz_id` for a new one)."""
+    def engine_for(
+        self, state: State | None, quiz_id: str | None = None, org: str | None = None
+    ) -> Engine:
+        """The engine of a conversation's quiz (or of `quiz_id` for a new one); for an
+        organisation with its own controller (VK_CONTROLLERS) one that names it."""
         wanted = state.quiz_id if state is not None else quiz_id
-        return self.engines.get(wanted or "", self.engine)
+        engine = self.engines.get(wanted or "", self.engine)
+        if not org or org not in self.settings.controllers:
+            return engine
+        key = (engine.quiz.id, org)
+        found = self._org_engines.get(key)
+        if found is None:
+            found = Engine(engine.quiz, installation_of(self.settings, org))
+            self._org_engines[key] = found
+        return found
 
     # ------------------------------------------------------------------ entry point
 
@@ -296,18 +310,20 @@ class Pipeline:
             replies=turn.replies,
             conversation_id=conversation_id,
             erased=turn.erase or turn.forget,
+            forgotten=turn.forget and not turn.erase,
         )
 
     # ------------------------------------------------------------------ the turn
 
     async def _turn(self, inbound: Inbound, conv: dict[str, Any] | None) -> _Turn:
         meta = inbound.meta
+        org = (conv or {}).get("org") or meta.get("org")
         if conv is None:
-            engine = self.engine_for(None, meta.get("quiz"))
+            engine = self.engine_for(None, meta.get("quiz"), org)
             state = engine.new_state(meta.get("lang"))
         else:
             state = State.from_dict(conv["state"])
-            engine = self.engine_for(state)
+            engine = self.engine_for(state, org=org)
         understand = self.understanders.get(engine.quiz.id, self.understand)
         turn = _Turn(state=state, channel=inbound.channel, engine=engine, understand=understand)
         if conv is not None:
@@ -489,11 +505,13 @@ class Pipeline:
         ]
 
 
-def installation_of(settings: Settings) -> Installation:
-    """What the privacy texts name, from the settings (the quiz package reads none)."""
+def installation_of(settings: Settings, org: str | None = None) -> Installation:
+    """What the privacy texts name, from the settings (the quiz package reads none); for an
+    organisation listed in VK_CONTROLLERS, that organisation's controller (and statement)."""
+    default_url = settings.privacy_url or settings.public_url.rstrip("/") + "/privacy"
     return Installation(
-        controller=settings.controller_name,
-        privacy_url=settings.privacy_url or settings.public_url.rstrip("/") + "/privacy",
+        controller=settings.controllers.get(org or "", settings.controller_name),
+        privacy_url=settings.privacy_urls.get(org or "", default_url),
         retention_days=settings.retention_days,
     )
 

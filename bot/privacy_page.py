@@ -28,6 +28,9 @@ body{{font:1.05rem/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;pad
 Geen naam, geen telefoonnummer. Je chat-id bewaren we alleen versleuteld (als code).</p>
 <p><strong>Alleen als jij ja zegt.</strong> Zeg je nee? Dan kun je de test toch doen.
 Na de uitslag wissen we dan je antwoorden.</p>
+<p><strong>Jonger dan 16?</strong> Dan bewaren we niets, ook niet als je ja zegt. Na de
+uitslag wissen we alles. Vraag eerst je ouder of verzorger of je vrijwilligerswerk mag doen.
+Je ziet alleen werk dat je op jouw leeftijd mag doen.</p>
 <p><strong>Hoe lang?</strong> Hoogstens {days} dagen. Daarna wist de server alles zelf.
 Een test die je zonder ja half liet liggen, wissen we na één dag.</p>
 <p><strong>Organisaties</strong> krijgen je gegevens pas als jij zegt: ik wil helpen.</p>
@@ -40,8 +43,10 @@ Typ 'wis mijn gegevens' om alles te wissen.</p>
 <p lang="en">Responsible for your data: {controller}. We keep only your answers, and only if you
 say yes; without a yes you can still take the test and your answers are deleted after the
 result. We keep answers for at most {days} days; an unfinished test without consent goes
-after one day. Organisations get your details only when you say: I want to help. We count
-choices without names for statistics. Type 'my data' or 'delete my data' in the chat.</p>
+after one day. If you are under 16 we keep nothing, even if you say yes, and show only
+work you may do at your age. Organisations get your details only when you say: I want to
+help. We count choices without names for statistics. Type 'my data' or 'delete my data' in
+the chat.</p>
 </body></html>
 """
 

@@ -27,7 +27,7 @@ import numpy.typing as npt
 from bot.geo.distance import haversine_many_km
 from bot.geo.spatial import GridIndex
 from bot.leads.ranking import apply as responsive
-from quiz.model import ACTIVITIES, CAUSES, DAYPARTS, WEEKDAYS
+from quiz.model import ACTIVITIES, CAUSES, CONSENT_AGE, DAYPARTS, OFFERS, WEEKDAYS
 from quiz.ranking import (
     DECAY_KM,
     REMOTE_PROXIMITY,
@@ -37,6 +37,7 @@ from quiz.ranking import (
     Scored,
     Texts,
     activity_affinity,
+    is_short,
     mask,
     recommend,
 )
@@ -61,7 +62,10 @@ class _Columns:
         self.lat = np.fromiter((nan if c.lat is None else c.lat for c in self.items), np.float64, n)
         self.lon = np.fromiter((nan if c.lon is None else c.lon for c in self.items), np.float64, n)
         self.min_age = np.fromiter((c.min_age or 0 for c in self.items), np.int64, n)
+        self.min_age_known = np.fromiter((c.min_age is not None for c in self.items), np.bool_, n)
+        self.offers = np.fromiter((mask(c.offers, OFFERS) for c in self.items), np.int64, n)
         self.hours_min = np.fromiter((c.hours_min or 0.0 for c in self.items), np.float64, n)
+        self.short = np.fromiter((is_short(c) for c in self.items), np.bool_, n)
         self.activities = np.fromiter(
             (mask(c.activities, ACTIVITIES) for c in self.items), np.int64, n
         )
@@ -138,6 +142,10 @@ class Catalogue:
         keep = np.ones(len(idx), dtype=np.bool_)
         if query.age is not None:
             keep &= cols.min_age[idx] <= query.age
+            if query.age < CONSENT_AGE:
+                keep &= cols.min_age_known[idx]
+        if query.max_hours is not None:
+            keep &= cols.hours_min[idx] <= query.max_hours
         if query.hours_per_week is not None:
             # One-off tasks are not weekly work: their hours never rule them out.
             keep &= cols.one_off[idx] | (cols.hours_min[idx] <= query.hours_per_week)
@@ -220,14 +228,20 @@ class Catalogue:
         commit: FloatArray | float = 0.0
         if query.commitment == "one_off":
             commit = cols.one_off[idx].astype(np.float64)
+        elif query.little_time:
+            commit = (cols.one_off[idx] | cols.short[idx]).astype(np.float64)
         elif query.commitment == "regular":
             commit = (~cols.one_off[idx]).astype(np.float64)
+        offer: FloatArray | float = 0.0
+        if query.offers:
+            offer = ((cols.offers[idx] & mask(query.offers, OFFERS)) != 0).astype(np.float64)
         total = (
             w.distance * prox
             + w.activity * act
             + w.cause * cause
             + w.time * time_fit
             + w.commitment * commit
+            + w.offer * offer
         )
         out = np.broadcast_to(np.asarray(total / w.total, dtype=np.float64), (n,))
         return np.array(out)

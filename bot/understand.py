@@ -5,7 +5,7 @@ Payloads (a tapped button, or a client that sends one as text) are decoded by
 first step that understands it wins:
 
  1. command keywords   the content's `keywords_*` words, the whole text ("terug", "stop",
-                       "klaar", "English"); yes/no only while consent is asked
+                       "klaar", "English"); yes/no only while consent or nearby work is asked
  2. place              on a place question, the gazetteer resolves the whole text
                        ("Utrecht", "3511 AB")
  3a. bracket number    on a question of ranges (hours, age), a number alone ("4", "vier uur",
@@ -117,6 +117,8 @@ class Keywords:
         if keyword in (Keyword.YES, Keyword.NO):
             if state.phase in ("consent", "declined"):
                 return Command.CONSENT_YES if keyword is Keyword.YES else Command.CONSENT_NO
+            if state.phase == "offer":
+                return Command.NEARBY_YES if keyword is Keyword.YES else Command.NEARBY_NO
             return None
         if keyword is Keyword.START:
             return Start() if state.phase in ("new", "declined") else Command.RESTART

@@ -20,8 +20,14 @@ from quiz.effects import (
     Track,
 )
 from quiz.messages import Button, Buttons, Card, QuizMeta, Reply, Text
-from quiz.model import Question, Quiz
-from quiz.present import RenderContext, render_recommendations, render_result
+from quiz.model import ADULT_AGE, CONSENT_AGE, MINOR_MAX_HOURS, Question, Quiz
+from quiz.present import (
+    RenderContext,
+    render_matches,
+    render_profile,
+    render_recommendations,
+    render_result,
+)
 from quiz.protocol import (
     Answer,
     Command,
@@ -39,10 +45,13 @@ from quiz.protocol import (
 )
 from quiz.scoring import chosen_options, score
 
-PHASES = ("new", "consent", "asking", "result", "stopped", "declined")
+# "offer": the profile is out and the person is asked whether they want to see nearby work.
+PHASES = ("new", "consent", "asking", "offer", "result", "stopped", "declined")
 
 # UI texts that name the installation (controller, retention period, privacy statement).
-PRIVACY_KEYS = frozenset({"consent", "consent_explained", "declined", "forgotten"})
+PRIVACY_KEYS = frozenset(
+    {"consent", "consent_explained", "declined", "forgotten", "minor_forgotten"}
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,12 @@ class State:
     more_available: bool = False
     misses: int = 0
     stopped_phase: str | None = None
+    # Said yes to keeping answers; it counts once the age shows they may (CONSENT_AGE).
+    wants_consent: bool = False
+    # Under CONSENT_AGE: nothing is kept, only suitable work is shown.
+    minor: bool = False
+    # The profile has been shown (before the practical questions).
+    revealed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         # Same result as dataclasses.asdict (a deep copy), at a fraction of its cost: this
@@ -187,6 +202,9 @@ class Engine:
         if st.phase == "asking":
             self._asking(st, event, out)
             return
+        if st.phase == "offer":
+            self._offer_phase(st, event, out)
+            return
         if st.phase == "result":
             self._result_phase(st, event, out)
             return
@@ -259,15 +277,18 @@ class Engine:
 
     def _consent(self, st: State, event: Event, out: _Out) -> None:
         if event is Command.CONSENT_YES:
-            st.consent = True
             st.phase = "asking"
-            out.effect(ConsentGiven())
-            out.track("consent")
+            if self._age_question() is None:
+                self._give_consent(st, out)
+            else:
+                # The age comes first: under CONSENT_AGE a yes does not count.
+                st.wants_consent = True
             out.track("quiz_started")
             self._ask(st, self.quiz.questions[0], out)
         elif event is Command.CONSENT_NO:
             # Consent is no condition of use: the test goes on, and nothing outlives the result.
             st.consent = False
+            st.wants_consent = False
             st.phase = "asking"
             out.track("consent_declined")
             out.track("quiz_started")
@@ -277,6 +298,41 @@ class Engine:
             self._ask_consent(st, out, intro=self.t(st, "consent_explained"))
         else:
             self._ask_consent(st, out, intro=self.t(st, "not_understood"))
+
+    def _give_consent(self, st: State, out: _Out) -> None:
+        st.consent = True
+        st.wants_consent = False
+        out.effect(ConsentGiven())
+        out.track("consent")
+
+    def _age_question(self) -> Question | None:
+        return next((q for q in self.quiz.questions if q.feeds == "age"), None)
+
+    def _after_age(self, st: State, q: Question, out: _Out) -> None:
+        """Under CONSENT_AGE nothing is kept (UAVG art. 5): no consent, a note for a parent."""
+        age = self._age_of(q, st.answers.get(q.id))
+        if age is not None and age < CONSENT_AGE:
+            st.minor = True
+            st.consent = False
+            st.wants_consent = False
+            out.track("minor")
+            out.say(self.t(st, "minor_intro"))
+            out.say(self.t(st, "minor_parent"))
+            return
+        st.minor = False
+        if st.wants_consent:
+            self._give_consent(st, out)
+
+    @staticmethod
+    def _age_of(q: Question, answer: Any) -> float | None:
+        if isinstance(answer, int | float) and not isinstance(answer, bool):
+            return float(answer)
+        nums = [
+            o.value
+            for o in chosen_options(q, answer)
+            if isinstance(o.value, int | float) and not isinstance(o.value, bool)
+        ]
+        return float(min(nums)) if nums else None
 
     def _asking(self, st: State, event: Event, out: _Out) -> None:
         q = self.current_question(st)
@@ -330,6 +386,9 @@ class Engine:
             if previous in st.skipped:
                 st.skipped.remove(previous)
             st.pending = []
+            if self._index(previous) <= self._reveal_index():
+                st.revealed = False
+                st.result = None
             out.track("back", question=q.id)
             prev_q = self.quiz.question(previous) or q
             if prev_q.kind == "multi":
@@ -389,6 +448,15 @@ class Engine:
             return
         self._not_understood(st, out)
 
+    def _index(self, question_id: str) -> int:
+        ids = [x.id for x in self.quiz.questions]
+        return ids.index(question_id) if question_id in ids else -1
+
+    def _reveal_index(self) -> int:
+        """The profile is shown once the conversation is past this question (the last scored)."""
+        scored = [i for i, q in enumerate(self.quiz.questions) if q.scored]
+        return scored[-1] if scored else -1
+
     def _free_text(self, st: State, q: Question, text: str, out: _Out) -> None:
         """Text nothing understood (bot.understand decided that): kept where text is asked."""
         text = text.strip()
@@ -414,28 +482,106 @@ class Engine:
         if isinstance(answer, list) and not q.personal:
             data["options"] = answer
         out.track("answered", **data)
+        if q.feeds == "age":
+            self._after_age(st, q, out)
         self._next(st, q, out)
 
     def _next(self, st: State, q: Question, out: _Out) -> None:
-        ids = [x.id for x in self.quiz.questions]
-        i = ids.index(q.id)
+        i = self._index(q.id)
+        if not st.revealed and i >= self._reveal_index() >= 0:
+            self._reveal(st, out)
+            return
         for nq in self.quiz.questions[i + 1 :]:
-            if nq.id not in st.answers:
+            if nq.id not in st.answers and nq.applies(st.answers):
                 self._ask(st, nq, out)
                 return
         self._finish(st, out)
 
-    def _finish(self, st: State, out: _Out) -> None:
+    def _reveal(self, st: State, out: _Out) -> None:
+        """The reward first: the profile, then the offer to look for work nearby."""
         result = score(self.quiz, st.answers, st.lang)
+        st.revealed = True
+        st.current = None
+        st.result = None if result is None else result.to_dict()
+        if result is not None:
+            out.track("completed", profile=result.primary, confidence=result.confidence_level)
+        for reply in render_profile(self._ctx(st), st.result, self._motive(st)):
+            out.reply(reply)
+        if self._practical(st) is None:
+            self._finish(st, out)
+            return
+        st.phase = "offer"
+        self._ask_offer(st, out)
+
+    def _practical(self, st: State) -> Question | None:
+        """The first practical question still to ask."""
+        for nq in self.quiz.questions[self._reveal_index() + 1 :]:
+            if nq.id not in st.answers and nq.applies(st.answers):
+                return nq
+        return None
+
+    def _ask_offer(self, st: State, out: _Out) -> None:
+        out.reply(
+            Buttons(
+                text=self.t(st, "nearby_ask"),
+                buttons=(
+                    Button(self.t(st, "nearby_yes"), encode(Command.NEARBY_YES)),
+                    Button(self.t(st, "nearby_no"), encode(Command.NEARBY_NO)),
+                ),
+            )
+        )
+
+    def _offer_phase(self, st: State, event: Event, out: _Out) -> None:
+        if event is Command.NEARBY_YES:
+            out.track("nearby_wanted")
+            nq = self._practical(st)
+            if nq is None:
+                self._finish(st, out)
+                return
+            st.phase = "asking"
+            self._ask(st, nq, out)
+            return
+        if event is Command.NEARBY_NO:
+            out.track("nearby_declined")
+            st.phase = "result"
+            st.current = None
+            st.recommendations = []
+            st.more_available = False
+            out.say(self.t(st, "nearby_declined"))
+            self._finished_hint(st, out)
+            if not st.consent:
+                self._forget(st, out)
+            return
+        if event is Command.BACK and st.history:
+            st.phase = "asking"
+            last = self.quiz.question(st.history[-1]) or self.quiz.questions[0]
+            st.current = last.id
+            self._command_while_asking(st, last, Command.BACK, out)
+            return
+        if event in (Command.WHY, Command.HELP):
+            out.say(self.t(st, "help"))
+        self._ask_offer(st, out)
+
+    def _motive(self, st: State) -> str | None:
+        """The words of the chosen motive ("werkervaring op te doen"), if one was chosen."""
+        for q in self.quiz.questions:
+            if q.feeds != "motive" or q.id not in st.answers:
+                continue
+            for o in chosen_options(q, st.answers[q.id]):
+                words = o.because.get(st.lang) or o.because.get(self.quiz.default_language)
+                if words:
+                    return words
+        return None
+
+    def _finish(self, st: State, out: _Out) -> None:
         st.phase = "result"
         st.current = None
-        if result is None:
-            # Everything scored was skipped: the profile is unknown, but recommendations
-            # can still use the practical answers.
-            st.result = None
-        else:
-            st.result = result.to_dict()
-            out.track("completed", profile=result.primary, confidence=result.confidence_level)
+        if not st.revealed:
+            # A quiz without practical questions after its scored ones.
+            result = score(self.quiz, st.answers, st.lang)
+            st.result = None if result is None else result.to_dict()
+            if result is not None:
+                out.track("completed", profile=result.primary, confidence=result.confidence_level)
         st.rec_offset = 0
         st.recommendations = []
         out.effect(NeedRecommendations(query=self.recommendation_query(st), offset=0))
@@ -456,7 +602,10 @@ class Engine:
                 out.track(
                     "recommendations_shown", count=len(items), offset=event.offset, first=first
                 )
-            if first:
+            if first and st.revealed:
+                for reply in render_matches(ctx, items):
+                    out.reply(reply)
+            elif first:
                 for reply in render_result(ctx, st.result, items):
                     out.reply(reply)
             else:
@@ -496,7 +645,7 @@ class Engine:
 
     def _forget(self, st: State, out: _Out) -> None:
         """No consent: the result is out, so the answers go (the app deletes every row)."""
-        out.say(self.t(st, "forgotten"))
+        out.say(self.t(st, "minor_forgotten" if st.minor else "forgotten"))
         out.effect(ForgetAfterResult())
         lang, campaign = st.lang, st.campaign
         st.__dict__.update(self.new_state(lang).__dict__)
@@ -537,6 +686,15 @@ class Engine:
             self._ask(st, q, out)
         elif st.phase in ("consent", "declined"):
             self._ask_consent(st, out)
+        elif st.phase == "offer":
+            self._ask_offer(st, out)
+        elif st.phase == "result" and st.revealed:
+            ctx = self._ctx(st)
+            if st.recommendations:
+                for reply in render_matches(ctx, st.recommendations[:3]):
+                    out.reply(reply)
+            else:
+                self._finished_hint(st, out)
         elif st.phase == "result":
             ctx = self._ctx(st)
             for reply in render_result(ctx, st.result, st.recommendations[:3]):
@@ -561,7 +719,15 @@ class Engine:
 
     def _ask(self, st: State, q: Question, out: _Out, toggled: bool = False) -> None:
         st.current = q.id
-        ids = [x.id for x in self.quiz.questions]
+        # Progress over the questions this person gets: a conditional one (weekly hours only
+        # for weekly work) counts until the answer it depends on rules it out.
+        ids = [
+            x.id
+            for x in self.quiz.questions
+            if x.id == q.id
+            or x.applies(st.answers)
+            or any(qid not in st.answers for qid in x.ask_if)
+        ]
         meta = QuizMeta(question_id=q.id, kind=q.kind, step=ids.index(q.id) + 1, total=len(ids))
         lang = st.lang
         if not toggled:
@@ -601,7 +767,7 @@ class Engine:
         """The recommendation request built from practical answers and the profile."""
         query: dict[str, Any] = {"lang": st.lang}
         for q in self.quiz.questions:
-            if q.feeds is None or q.id not in st.answers:
+            if q.feeds is None or q.id not in st.answers or not q.applies(st.answers):
                 continue
             answer = st.answers[q.id]
             if q.feeds == "place" and isinstance(answer, dict):
@@ -618,11 +784,19 @@ class Engine:
                 if nums:
                     query["hours_per_week"] = max(nums)
             elif q.feeds == "age":
-                nums = [v for v in values if isinstance(v, int | float)]
-                if isinstance(answer, int | float):
-                    nums = [answer]
-                if nums:
-                    query["age"] = min(nums)
+                age = self._age_of(q, answer)
+                # An adult's bracket rules nothing out: a higher minimum age is shown instead.
+                if age is not None and age < ADULT_AGE:
+                    query["age"] = int(age)
+                    if age < CONSENT_AGE:
+                        query["max_hours"] = MINOR_MAX_HOURS
+            elif q.feeds == "motive":
+                offers = list(query.get("offers", []))
+                for v in values:
+                    for o in v if isinstance(v, list) else [v]:
+                        if o not in offers:
+                            offers.append(o)
+                query["offers"] = offers
             elif q.feeds == "causes":
                 causes = list(query.get("causes", []))
                 for v in values:

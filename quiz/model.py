@@ -62,7 +62,28 @@ WEEKDAYS: tuple[str, ...] = (
 DAYPARTS: tuple[str, ...] = ("morning", "afternoon", "evening")
 KINDS: tuple[str, ...] = ("choice", "multi", "scale", "place", "number", "text")
 # What a practical (unscored) question feeds into the recommendation query.
-FEEDS: tuple[str, ...] = ("place", "hours", "days", "causes", "age", "commitment")
+FEEDS: tuple[str, ...] = ("place", "hours", "days", "causes", "age", "commitment", "motive")
+# What volunteer work can give a volunteer (a vacancy's `offers`; a motive option's value):
+# matched against the person's motive, because that match predicts satisfaction and intent to
+# stay (Stukas et al. 2009).
+OFFERS: tuple[str, ...] = (
+    "learn",
+    "work_experience",
+    "certificate",
+    "social",
+    "flexible",
+    "meaningful",
+    "practise_dutch",
+    "expenses",
+    "guidance",
+    "accessible",
+)
+# Below this age a person cannot consent alone (UAVG art. 5): nothing is kept.
+CONSENT_AGE = 16
+# From this age on the quiz treats someone as an adult (a vacancy's higher minimum is shown).
+ADULT_AGE = 18
+# Under CONSENT_AGE: at most this many hours, one-off work included.
+MINOR_MAX_HOURS = 4.0
 
 # WhatsApp limits that every option must fit (ARCHITECTURE: channels degrade, content fits).
 MAX_OPTIONS = 10
@@ -77,12 +98,23 @@ COMMITMENTS: tuple[str, ...] = ("one_off", "regular", "both")
 # Keys each mapping may hold; anything else is a typo that would otherwise be silently ignored.
 STRUCTURE_KEYS = ("id", "version", "languages", "default_language", "profiles", "questions")
 PROFILE_KEYS = ("id", "emoji", "motives", "activities")
-QUESTION_KEYS = ("id", "kind", "scored", "feeds", "skippable", "personal", "min", "max", "options")
+QUESTION_KEYS = (
+    "id",
+    "kind",
+    "scored",
+    "feeds",
+    "skippable",
+    "personal",
+    "min",
+    "max",
+    "ask_if",
+    "options",
+)
 OPTION_KEYS = ("id", "motives", "activities", "value")
 TEXT_FILE_KEYS = ("language", "quiz", "ui", "labels", "profiles", "questions")
 PROFILE_TEXT_KEYS = ("name", "tagline", "description", "strengths", "roles")
 QUESTION_TEXT_KEYS = ("text", "why", "options")
-OPTION_TEXT_KEYS = ("title", "description", "synonyms")
+OPTION_TEXT_KEYS = ("title", "description", "synonyms", "because")
 
 # UI strings every language file must provide (the engine's own phrases).
 REQUIRED_UI_KEYS: tuple[str, ...] = (
@@ -147,6 +179,18 @@ REQUIRED_UI_KEYS: tuple[str, ...] = (
     "reason_hours",
     "reason_wider",
     "reason_centre",
+    # The short path: age with consent, the profile first, then the offer of nearby work.
+    "minor_intro",
+    "minor_parent",
+    "minor_forgotten",
+    "result_motive",
+    "nearby_ask",
+    "nearby_yes",
+    "nearby_no",
+    "nearby_declined",
+    "reason_min_age",
+    "support_note",
+    *(f"offer_{offer}" for offer in OFFERS),
     *(keyword.ui_key for keyword in Keyword),
 )
 
@@ -166,6 +210,8 @@ UI_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "reason_cause": frozenset({"cause"}),
     "reason_when": frozenset({"day", "daypart"}),
     "reason_hours": frozenset({"hours"}),
+    "result_motive": frozenset({"motive"}),
+    "reason_min_age": frozenset({"age"}),
 }
 # Fields a text may carry but need not: facts about the installation (quiz.engine.Installation).
 INSTALLATION_FIELDS = frozenset({"controller", "privacy_url", "retention_days"})
@@ -174,6 +220,7 @@ UI_OPTIONAL_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "consent_explained": INSTALLATION_FIELDS,
     "declined": INSTALLATION_FIELDS,
     "forgotten": INSTALLATION_FIELDS,
+    "minor_forgotten": INSTALLATION_FIELDS,
 }
 # UI texts shown on buttons: they must fit a WhatsApp reply button.
 UI_BUTTON_KEYS: tuple[str, ...] = (
@@ -189,6 +236,8 @@ UI_BUTTON_KEYS: tuple[str, ...] = (
     "more_info",
     "show_more",
     "want_to_help",
+    "nearby_yes",
+    "nearby_no",
 )
 # Command words: free text equal to one of these is read as the command, never as an answer.
 # yes/no only count as commands while consent is asked, so they may double as answers.
@@ -205,6 +254,8 @@ class Option:
     title: Texts
     description: Texts = field(default_factory=dict)
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The motive line's words ("Je doet het vooral om {because}."), per language.
+    because: Texts = field(default_factory=dict)
     motives: Mapping[str, float] = field(default_factory=dict)
     activities: Mapping[str, float] = field(default_factory=dict)
     value: Any = None
@@ -223,6 +274,18 @@ class Question:
     personal: bool = False
     min_value: float | None = None
     max_value: float | None = None
+    # Asked only when an earlier question was answered with one of these options
+    # (question id -> option ids), e.g. weekly hours only for weekly work.
+    ask_if: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def applies(self, answers: Mapping[str, Any]) -> bool:
+        """Is this question asked (and its answer used) given the answers so far?"""
+        for qid, wanted in self.ask_if.items():
+            given = answers.get(qid)
+            picked = given if isinstance(given, list | tuple) else [given]
+            if not any(o in wanted for o in picked):
+                return False
+        return True
 
     def option(self, option_id: str) -> Option | None:
         for opt in self.options:

@@ -157,6 +157,55 @@ def render_result(
     return replies
 
 
+def render_profile(
+    ctx: RenderContext, result: dict[str, Any] | None, motive: str | None = None
+) -> list[Reply]:
+    """The reward: the profile card, carrying `custom.result.profile` (no vacancies yet).
+
+    The motive is a line of its own ("Je doet het vooral om …"): it says why, the profile
+    says what the person likes to do.
+    """
+    if result is None:
+        return [Card(title=ctx.t("result_unknown"), text="", data={"result": {"profile": None}})]
+    profile = ctx.profile_data(result)
+    lines = [profile["description"]]
+    if motive:
+        lines.append(ctx.t("result_motive", motive=motive))
+        profile["motive"] = motive
+    if profile["reasons"]:
+        joined = join_words(profile["reasons"], ctx.t("reason_joiner"))
+        lines.append(ctx.t("result_reasons", reasons=joined))
+    lines.append(f"{ctx.t('strengths')}: {', '.join(profile['strengths'])}.")
+    lines.append(f"{ctx.t('example_roles')}: {', '.join(profile['roles'])}.")
+    level = profile.get("confidence_level") or "medium"
+    if profile["runner_up"]:
+        lines.append(ctx.t(f"result_confidence_{level}", runner_up=profile["runner_up"]["name"]))
+    return [
+        Card(
+            title=ctx.t("result_intro", name=profile["name"]),
+            subtitle=profile["tagline"],
+            text="\n\n".join(lines),
+            data={"result": {"profile": profile}},
+        )
+    ]
+
+
+def render_matches(ctx: RenderContext, recs: Sequence[dict[str, Any]]) -> list[Reply]:
+    """The vacancies after the practical questions: a later `custom.result` carrying
+    `recommendations`, then one card per vacancy."""
+    recs_data = [ctx.recommendation_data(r) for r in recs]
+    replies: list[Reply] = [
+        Card(
+            title=ctx.t("recommendations_intro" if recs else "recommendations_none"),
+            # Support and accessibility are for everyone to ask about, not a question to tick.
+            text=ctx.t("support_note") if recs else "",
+            data={"result": {"recommendations": recs_data}},
+        )
+    ]
+    replies.extend(render_recommendations(ctx, recs, more=True))
+    return replies
+
+
 def render_recommendations(
     ctx: RenderContext, recs: Sequence[dict[str, Any]], more: bool, intro: bool = False
 ) -> list[Reply]:

@@ -34,6 +34,9 @@ class Command(StrEnum):
     CONSENT_YES = "consent_yes"
     CONSENT_NO = "consent_no"
     CONSENT_MORE = "consent_more"
+    # After the profile: "Wil je werk bij jou in de buurt zien?"
+    NEARBY_YES = "nearby_yes"
+    NEARBY_NO = "nearby_no"
 
 
 class Keyword(StrEnum):
@@ -161,6 +164,8 @@ _COMMAND_PAYLOADS: dict[Command, str] = {
     Command.CONSENT_YES: "/consent/yes",
     Command.CONSENT_NO: "/consent/no",
     Command.CONSENT_MORE: "/consent/more",
+    Command.NEARBY_YES: "/nearby/yes",
+    Command.NEARBY_NO: "/nearby/no",
 }
 _PAYLOAD_COMMANDS: dict[str, Command] = {p: c for c, p in _COMMAND_PAYLOADS.items()}
 

@@ -4,10 +4,14 @@ The rules, in one place:
 
 * Hard limits (never broken): inside the travel radius unless the work is remote, the
   person's age meets the minimum age, the weekly hours fit (the vacancy's minimum hours are
-  at most what the person offers).
+  at most what the person offers; one-off work is not weekly, so never ruled out by them).
+  Under 16 (the age of consent, quiz.model.CONSENT_AGE) only work whose minimum age is known
+  and allows them, and at most `max_hours` (a few hours), one-off work included.
 * Soft fit, a weighted sum (see WEIGHTS): distance decay, the profile's activity affinities
   against the vacancy's activities (matching motives and roles predict satisfaction — Stukas
-  et al. 2009), the causes the person chose, days and dayparts, one-off versus regular.
+  et al. 2009), what the work offers against the person's motive (the motive–offer match
+  of Stukas et al. 2009), the causes the person chose, days and dayparts, one-off versus
+  regular (with little time, one-off and short work are as welcome as weekly work).
   A VOG requirement is shown, never used to hide work.
 * Diversity: at most one vacancy per organisation in the first five, and no more than three
   of one cause there unless the person chose that cause.
@@ -27,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from quiz.model import ACTIVITIES, CAUSES, DAYPARTS, WEEKDAYS
+from quiz.model import ACTIVITIES, ADULT_AGE, CAUSES, CONSENT_AGE, DAYPARTS, OFFERS, WEEKDAYS
 
 DEFAULT_RADIUS_KM = 10.0
 MAX_RADIUS_KM = 50.0
@@ -38,6 +42,8 @@ DIVERSE_TOP = 5  # diversity rules hold for this many first results
 MAX_SAME_CAUSE = 3  # ... of one cause the person did not choose
 MIN_RESULTS = 3  # fewer than this nearby: widen the radius (one chat page shows three)
 LOOKAHEAD = 50  # candidates fetched beyond what a page needs, for the diversity swaps
+LITTLE_TIME_HOURS = 1.0  # "Ik heb weinig tijd": short and one-off work count as a fit
+SHORT_HOURS = 2.0  # ... short: at most this many hours
 
 
 @dataclass(frozen=True)
@@ -47,10 +53,11 @@ class Weights:
     cause: float = 1.0
     time: float = 0.5
     commitment: float = 0.4
+    offer: float = 0.6
 
     @property
     def total(self) -> float:
-        return self.distance + self.activity + self.cause + self.time + self.commitment
+        return self.distance + self.activity + self.cause + self.time + self.commitment + self.offer
 
 
 WEIGHTS = Weights()
@@ -92,6 +99,7 @@ class Candidate:
     is_volunteer_centre: bool = False
     place: str | None = None
     municipality: str | None = None
+    offers: tuple[str, ...] = ()  # what the work gives a volunteer (quiz.model.OFFERS)
 
 
 @dataclass(frozen=True)
@@ -110,10 +118,16 @@ class Query:
     age: int | None = None
     commitment: str | None = None  # one_off | regular | both
     lang: str = "nl"
+    offers: tuple[str, ...] = ()  # what the person's motive looks for (quiz.model.OFFERS)
+    max_hours: float | None = None  # a cap on any work's hours, one-off included (minors)
 
     @property
     def located(self) -> bool:
         return self.lat is not None and self.lon is not None
+
+    @property
+    def little_time(self) -> bool:
+        return self.hours_per_week is not None and self.hours_per_week <= LITTLE_TIME_HOURS
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Query:
@@ -147,6 +161,7 @@ class Query:
                     acts[key] = float(value)
         radius = num("radius_km")
         age = num("age")
+        max_hours = num("max_hours")
         commitment = data.get("commitment")
         return cls(
             lat=num("lat"),
@@ -161,6 +176,8 @@ class Query:
             age=int(age) if age is not None else None,
             commitment=commitment if commitment in ("one_off", "regular", "both") else None,
             lang=str(data.get("lang") or "nl"),
+            offers=ids("offers", OFFERS),
+            max_hours=max_hours if max_hours is not None and max_hours > 0 else None,
         )
 
 
@@ -228,6 +245,10 @@ def fits_person(query: Query, c: Candidate) -> bool:
     is not weekly work, so its hours never rule it out)."""
     if query.age is not None and c.min_age is not None and query.age < c.min_age:
         return False
+    if query.age is not None and query.age < CONSENT_AGE and c.min_age is None:
+        return False  # a child only gets work that says it allows their age
+    if query.max_hours is not None and c.hours_min is not None and c.hours_min > query.max_hours:
+        return False
     return not (
         not c.one_off
         and query.hours_per_week is not None
@@ -254,16 +275,27 @@ def score(query: Query, c: Candidate, distance_km: float | None, w: Weights = WE
     commit = 0.0
     if query.commitment == "one_off":
         commit = 1.0 if c.one_off else 0.0
+    elif query.little_time:
+        # "Ik heb weinig tijd": one-off and short work first.
+        commit = 1.0 if c.one_off or is_short(c) else 0.0
     elif query.commitment == "regular":
         commit = 0.0 if c.one_off else 1.0
+    offer = 1.0 if query.offers and set(query.offers) & set(c.offers) else 0.0
     total = (
         w.distance * prox
         + w.activity * act
         + w.cause * cause
         + w.time * time
         + w.commitment * commit
+        + w.offer * offer
     )
     return total / w.total
+
+
+def is_short(c: Candidate) -> bool:
+    """At most SHORT_HOURS (the most it can take; unknown hours are not short)."""
+    most = c.hours_max if c.hours_max is not None else c.hours_min
+    return most is not None and most <= SHORT_HOURS
 
 
 def sort_key(s: Scored) -> tuple[float, float, str]:
@@ -514,6 +546,9 @@ def reasons(query: Query, s: Scored, texts: Texts | None = None) -> list[str]:
         best = max(c.activities, key=lambda a: (aff.get(a, 0.0), -ACTIVITIES.index(a)))
         if aff.get(best, 0.0) >= STRONG_ACTIVITY:
             out.append(_text(texts, lang, "reason_strength", activity=_label(texts, lang, best)))
+    offered = [o for o in c.offers if o in query.offers]
+    if offered:
+        out.append(_text(texts, lang, f"offer_{offered[0]}"))
     picked = [x for x in c.causes if x in query.causes]
     if picked:
         out.append(_text(texts, lang, "reason_cause", cause=_label(texts, lang, picked[0])))
@@ -528,6 +563,8 @@ def reasons(query: Query, s: Scored, texts: Texts | None = None) -> list[str]:
         assert lo is not None and hi is not None
         hours = _hours(lo) if hi <= lo else f"{_hours(lo)}-{_hours(hi)}"
         out.append(_text(texts, lang, "reason_hours", hours=hours))
+    if c.min_age is not None and c.min_age > ADULT_AGE:
+        out.append(_text(texts, lang, "reason_min_age", age=c.min_age))
     return out
 
 
@@ -568,4 +605,5 @@ def to_item(query: Query, s: Scored, texts: Texts | None = None) -> dict[str, An
         "hours_max": c.hours_max,
         "min_age": c.min_age,
         "one_off": c.one_off,
+        "offers": list(c.offers),
     }

@@ -36,8 +36,12 @@ def argmax_profile(totals: Sequence[float]) -> int:
     return best_i
 
 
-CONFIDENCE_HIGH = 0.6
+CONFIDENCE_HIGH = 0.75
 CONFIDENCE_MEDIUM = 0.25
+# "Heel duidelijk" only on enough evidence: one answer alone is never a clear profile.
+MIN_ANSWERS_FOR_HIGH = 4
+# The profile message names at most this many answers as its reasons.
+MAX_REASONS = 2
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,15 @@ class Result:
     scores: dict[str, float]  # profile id -> 0..1
     dimensions: dict[str, float]  # "motive.x" / "activity.y" -> 0..1
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
+    answered: int = MIN_ANSWERS_FOR_HIGH  # scored questions answered
 
     @property
     def confidence_level(self) -> str:
-        # Calibrated on simulated answerers (see tests/quiz/test_scoring_confidence.py): purely
-        # random answers come out "high" about a quarter of the time, answerers consistent on
-        # half the questions about three quarters, consistent ones always.
-        if self.confidence >= CONFIDENCE_HIGH:
+        # Calibrated on simulated answerers (see tests/quiz/test_scoring_confidence.py): with
+        # five scored questions purely random answers come out "high" about a third of the
+        # time, answerers consistent on 70 % of the questions about three quarters of the time,
+        # consistent ones always; fewer than MIN_ANSWERS_FOR_HIGH answers are never "high".
+        if self.confidence >= CONFIDENCE_HIGH and self.answered >= MIN_ANSWERS_FOR_HIGH:
             return "high"
         if self.confidence >= CONFIDENCE_MEDIUM:
             return "medium"
@@ -74,6 +80,7 @@ class Result:
             "runner_up": self.runner_up,
             "confidence": round(self.confidence, 3),
             "confidence_level": self.confidence_level,
+            "answered": self.answered,
             "scores": {k: round(v, 4) for k, v in self.scores.items()},
             "dimensions": {k: round(v, 4) for k, v in self.dimensions.items()},
             "reasons": [
@@ -140,6 +147,7 @@ def score(quiz: Quiz, answers: Answers, lang: str) -> Result | None:
     top = scores[primary]
     second = scores[runner_up] if runner_up else 0.0
     confidence = 0.0 if top <= 0 else min(1.0, (top - second) / top * 2)
+    answered = sum(1 for q in quiz.scored_questions if chosen_options(q, answers.get(q.id)))
     return Result(
         primary=primary,
         runner_up=runner_up,
@@ -147,23 +155,34 @@ def score(quiz: Quiz, answers: Answers, lang: str) -> Result | None:
         scores=scores,
         dimensions=dims,
         reasons=reasons_for(quiz, answers, primary, lang),
+        answered=answered,
     )
 
 
 def reasons_for(
-    quiz: Quiz, answers: Answers, profile_id: str, lang: str, limit: int = 3
+    quiz: Quiz, answers: Answers, profile_id: str, lang: str, limit: int = MAX_REASONS
 ) -> tuple[Reason, ...]:
-    """The answers that weighed most towards `profile_id`, strongest first."""
+    """The activity answers that weighed most towards `profile_id`, strongest first.
+
+    Only what the person likes to do (never a motive, never a group size such as "Alleen",
+    which reads oddly as a reason), and each text once.
+    """
     sig = profile_signature(quiz, profile_id)
     found: list[Reason] = []
     for q in quiz.scored_questions:
+        if q.kind == "scale":
+            continue
         for opt in chosen_options(q, answers.get(q.id)):
-            weight = sum(sig.get(d, 0.0) * w for d, w in _option_vector(opt).items())
+            weight = sum(sig.get(f"activity.{d}", 0.0) * w for d, w in opt.activities.items())
             if weight > 0:
                 title = opt.title.get(lang) or opt.title[quiz.default_language]
                 found.append(Reason(q.id, opt.id, title, weight))
     found.sort(key=lambda r: -r.weight)
-    return tuple(found[:limit])
+    unique: list[Reason] = []
+    for r in found:
+        if all(u.title.casefold() != r.title.casefold() for u in unique):
+            unique.append(r)
+    return tuple(unique[:limit])
 
 
 class FastScorer:

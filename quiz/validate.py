@@ -32,6 +32,7 @@ from quiz.model import (
     MAX_ROW_TITLE,
     MAX_SCORED_QUESTIONS,
     MOTIVES,
+    OFFERS,
     OPTION_KEYS,
     OPTION_TEXT_KEYS,
     PROFILE_KEYS,
@@ -238,6 +239,7 @@ class _QuestionSpec:
     min_value: Any
     max_value: Any
     options: list[_OptionSpec] = field(default_factory=list)
+    ask_if: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -370,10 +372,40 @@ def _questions(raw_questions: Any, sf: str, col: _Collector) -> list[_QuestionSp
     if not isinstance(raw_questions, list) or not raw_questions:
         col.add(sf, "questions", "must be a non-empty list")
         return []
-    return [
+    out = [
         _question(rq, qid, i, sf, col)
         for i, _, rq, qid in _entries(raw_questions, "questions", "question", sf, col)
     ]
+    for n, spec in enumerate(out):
+        rq = raw_questions[spec.index]
+        spec.ask_if = _ask_if(rq.get("ask_if"), out[:n], spec.index, sf, col)
+    return out
+
+
+def _ask_if(
+    raw: Any, earlier: list[_QuestionSpec], i: int, sf: str, col: _Collector
+) -> dict[str, tuple[str, ...]]:
+    """`ask_if: {question: [options]}`: only earlier questions, only their options."""
+    if raw is None:
+        return {}
+    path = f"questions[{i}].ask_if"
+    if not isinstance(raw, dict):
+        col.add(sf, path, "must be a mapping of an earlier question id to option ids")
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for qid, wanted in raw.items():
+        q = next((e for e in earlier if e.id == qid), None)
+        if q is None:
+            col.add(sf, f"{path}.{qid}", f"{qid!r} is not a question asked before this one")
+            continue
+        ids = wanted if isinstance(wanted, list) else [wanted]
+        known = {o.id for o in q.options}
+        good = [oid for oid in ids if isinstance(oid, str) and oid in known]
+        for oid in ids:
+            if oid not in good:
+                col.add(sf, f"{path}.{qid}", f"unknown option {oid!r} of question {qid!r}")
+        out[str(qid)] = tuple(good)
+    return out
 
 
 def _question(rq: dict[str, Any], qid: str, i: int, sf: str, col: _Collector) -> _QuestionSpec:
@@ -487,6 +519,15 @@ def _check_option_value(
         isinstance(value, bool) or not isinstance(value, int | float)
     ):
         col.add(sf, f"{opath}.value", f"must be a number ({feeds}), got {value!r}")
+    if feeds == "motive":
+        listed = value if isinstance(value, list) else [value]
+        for v in listed:
+            if v not in OFFERS:
+                col.add(
+                    sf,
+                    f"{opath}.value",
+                    f"unknown offer {v!r} (known: {', '.join(OFFERS)})",
+                )
     if feeds == "commitment" and value not in COMMITMENTS:
         col.add(
             sf,
@@ -650,7 +691,13 @@ def _option_texts(
         if not isinstance(syn, list) or not all(isinstance(s, str) for s in syn):
             col.add(tf, f"{opath}.synonyms", "must be a list of texts")
             syn = []
-        out[o.id] = {"title": title, "description": desc, "synonyms": tuple(syn)}
+        because = _text(ot, "because", tf, opath, col, required=q.feeds == "motive")
+        out[o.id] = {
+            "title": title,
+            "description": desc,
+            "synonyms": tuple(syn),
+            "because": because,
+        }
     return out
 
 
@@ -712,6 +759,7 @@ def _build_question(
                 title=option_texts(o.id, "title"),
                 description=option_texts(o.id, "description"),
                 synonyms=option_texts(o.id, "synonyms"),
+                because={k: v for k, v in option_texts(o.id, "because").items() if v},
                 motives=o.motives,
                 activities=o.activities,
                 value=o.value,
@@ -724,6 +772,7 @@ def _build_question(
         personal=q.personal,
         min_value=q.min_value,
         max_value=q.max_value,
+        ask_if=q.ask_if,
     )
 
 

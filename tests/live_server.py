@@ -43,6 +43,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     )
     if settings.redis_url:
         env["VK_REDIS_URL"] = settings.redis_url
+    if settings.content_dir:
+        env["VK_CONTENT_DIR"] = str(settings.content_dir)
     if settings.admin_token:
         env["VK_ADMIN_TOKEN"] = settings.admin_token
     return env

@@ -1,8 +1,9 @@
 """A scripted quiz taker speaking the Rasa REST protocol (used by tests and the benchmark).
 
 Given the messages the bot just sent, `next_request` says what a person tapping buttons sends
-next: consent yes, an option of each question (multi: one option, then "done"), the location
-for the place question. None once the result has arrived.
+next: consent yes, the adult age bracket (random walkers too: a child gets other work), an
+option of each question (multi: one option, then "done"), yes to nearby work after the
+profile, the location for the place question. None once the recommendations have arrived.
 """
 
 from __future__ import annotations
@@ -13,16 +14,28 @@ from typing import Any
 UTRECHT = {"lat": 52.0907, "lon": 5.1214}
 
 
+ADULT = "/a/age/a18"
+
+
+def has_profile(messages: list[dict[str, Any]]) -> bool:
+    return any("profile" in ((m.get("custom") or {}).get("result") or {}) for m in messages)
+
+
 def has_result(messages: list[dict[str, Any]]) -> bool:
-    return any("result" in (m.get("custom") or {}) for m in messages)
+    """The recommendations have arrived (the profile comes before them)."""
+    return any("recommendations" in ((m.get("custom") or {}).get("result") or {}) for m in messages)
 
 
 def result_of(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every `custom.result` seen, merged: the profile and, later, the recommendations."""
+    out: dict[str, Any] = {}
     for m in messages:
         custom = m.get("custom") or {}
         if "result" in custom:
-            return dict(custom["result"])
-    raise AssertionError(f"no result in {messages!r}")
+            out.update(custom["result"])
+    if not out:
+        raise AssertionError(f"no result in {messages!r}")
+    return out
 
 
 def next_request(
@@ -39,6 +52,8 @@ def next_request(
             if quiz["kind"] == "place":
                 return {"message": "", "metadata": {"location": UTRECHT}}
             options = [b["payload"] for b in buttons if b["payload"].startswith("/a/")]
+            if ADULT in options:
+                return {"message": ADULT}
             if quiz["kind"] == "multi":
                 if custom.get("selected"):
                     return {"message": custom["done"]["payload"]}
@@ -47,4 +62,6 @@ def next_request(
             return {"message": rng.choice(options) if rng else options[0]}
         if any(b["payload"] == "/consent/yes" for b in buttons):
             return {"message": "/consent/yes"}
+        if any(b["payload"] == "/nearby/yes" for b in buttons):
+            return {"message": "/nearby/yes"}
     raise AssertionError(f"do not know what to answer to {messages!r}")

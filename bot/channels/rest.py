@@ -181,14 +181,20 @@ def _button(b: Button) -> dict[str, str]:
 
 
 def render(
-    replies: list[Reply], recipient_id: str, *, erased: bool = False
+    replies: list[Reply], recipient_id: str, *, erased: bool = False, forgotten: bool = False
 ) -> list[dict[str, Any]]:
-    """Neutral replies as Rasa REST messages."""
+    """Neutral replies as Rasa REST messages.
+
+    `forgotten`: the erasure ended a test without consent (the profile and vacancies were
+    shown in this and earlier turns), so a client keeps its screen but stores nothing.
+    """
     out = [render_one(r, recipient_id) for r in replies]
     if erased:
         if not out:
             out.append({"recipient_id": recipient_id})
         out[0].setdefault("custom", {})["erased"] = True
+        if forgotten:
+            out[0]["custom"]["forgotten"] = True
     return out
 
 
@@ -297,7 +303,14 @@ def endpoint(pipeline: Pipeline, settings: Settings) -> Callable[[Request], Awai
                 media_type="application/json",
             )
         return Response(
-            dumps(render(result.replies, inbound.sender, erased=result.erased)),
+            dumps(
+                render(
+                    result.replies,
+                    inbound.sender,
+                    erased=result.erased,
+                    forgotten=result.forgotten,
+                )
+            ),
             media_type="application/json",
         )
 

@@ -98,6 +98,7 @@ def generate(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> Iterator[d
             "description": f"{tpl['description']} {note}",
             "causes": causes,
             "activities": list(tpl["activities"]),
+            "offers": list(tpl.get("offers", [])),
             "postcode": area.pc4,
             "place": area.place,
             "municipality": area.municipality,

@@ -159,7 +159,7 @@ def _iso(value: Any) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _ids(raw: str) -> tuple[str, ...]:
-    return tuple(json.loads(raw))
+    return tuple(json.loads(raw) or ())
 
 
 def _id_tuple(value: Any) -> tuple[str, ...]:
@@ -185,10 +185,10 @@ def load_candidates(url: str, today: date | None = None) -> list[Candidate]:
     from bot.store.db import get_sync_engine
     from bot.store.organisations import VACANCIES as V
 
-    lists = ("causes", "activities", "days", "dayparts")
+    lists = ("causes", "activities", "days", "dayparts", "offers")
     columns = [
         sa.type_coerce(c, sa.Text).label(c.name) if c.name in lists else c
-        for c in _vacancy_columns()
+        for c in (*_vacancy_columns(), V.c.offers)
     ]
     if today is None:
         from bot.clock import now
@@ -244,6 +244,7 @@ def load_candidates(url: str, today: date | None = None) -> list[Candidate]:
                 is_volunteer_centre=bool(m["is_volunteer_centre"]),
                 place=m["place"],
                 municipality=m["municipality"],
+                offers=_id_tuple(m["offers"]),
             )
         )
     return out

@@ -19,6 +19,7 @@ from stdnum.nl import postcode as nl_postcode
 
 from bot.geo.gazetteer import GeoMatch
 from quiz.model import ACTIVITIES, CAUSES, DAYPARTS, WEEKDAYS
+from quiz.model import OFFERS as QUIZ_OFFERS
 
 REQUIRED = ("vacancy_id", "organisation_id", "organisation_name", "title")
 COLUMNS = (
@@ -56,17 +57,9 @@ EXTRA_COLUMNS = (
 )
 # Set by the feed importers (bot/orgs/odi.py, bot/orgs/feeds.py), not by people.
 PROVENANCE_COLUMNS = ("feed_id", "external_id", "unmapped", "modified")
-# What the work gives a volunteer (ARCHITECTURE: the import's optional `offers`).
-OFFERS: tuple[str, ...] = (
-    "learn",
-    "work_experience",
-    "certificate",
-    "social",
-    "flexible",
-    "meaningful",
-    "practise_dutch",
-    "expenses",
-)
+# What the work gives a volunteer (ARCHITECTURE: the import's optional `offers`): the ids the
+# quiz matches against a person's motive.
+OFFERS: tuple[str, ...] = QUIZ_OFFERS
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -65,7 +65,7 @@ from tests.fakes.whatsapp_api import FakeGraph, WhatsAppUser
 KEYWORD = "KRACHT"
 # Update ids and wamids are unique per bot, across chats (the server deduplicates on them).
 UPDATE_IDS = itertools.count(1_000_000)
-SCORED_ANSWERS = 9  # the first nine questions are single choices
+SCORED_ANSWERS = 6  # age and the questions before the last scored one (then the profile)
 
 
 @dataclass

@@ -171,8 +171,7 @@ PLACES = ("ik woon in Utrecht", "3511 AB", "Amersfoort", "in Zwolle", "ik woon i
 SAYINGS: dict[str, tuple[str, ...]] = {
     "hours": ("een paar uurtjes", "2 uur", "ongeveer 4 uur per week", "een uurtje"),
     "days": ("op zaterdag", "zondag", "doordeweeks 's avonds", "maakt niet uit"),
-    "causes_who": ("iets met dieren", "ouderen", "kinderen", "mensen met weinig geld"),
-    "causes_what": ("iets met sport", "natuur", "cultuur", "de buurt"),
+    "interest": ("iets met dieren", "ouderen", "kinderen", "iets met sport", "de buurt"),
     "commitment": ("af en toe", "elke week", "allebei goed"),
     "age": ("ik ben 34", "67", "25 jaar", "ik ben 52 jaar"),
 }
@@ -245,6 +244,8 @@ class TypedPerson:
                 return custom["quiz"]["question_id"], custom["quiz"], labels, custom
             if any(b["payload"] == "/consent/yes" for b in buttons):
                 return "consent", None, [], custom
+            if any(b["payload"] == "/nearby/yes" for b in buttons):
+                return "nearby", None, [], custom  # after the profile: a typed yes
         raise RuntimeError(f"do not know what to answer to {messages!r}")
 
     def _answer(self, quiz: dict[str, Any], labels: list[str]) -> str:

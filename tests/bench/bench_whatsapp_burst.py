@@ -1,11 +1,12 @@
 """A radio spot on WhatsApp: N listeners arrive within S seconds (keyword -> consent -> first
 answer), with the load generator, the fake Graph API and the server each in its own process.
 
-Every listener sends the campaign keyword, taps "yes" one second later and picks an answer to
-the first question one second after that (real webhook payloads, signed). Reported: webhook
+Every listener sends the campaign keyword, taps "yes" one second later, then "18 of ouder",
+and picks an answer to the motive question one second after that (real webhook payloads,
+signed). Reported: webhook
 acknowledgement latency (what Meta waits for), the server process's CPU per inbound message
 including the delivery of its replies to the fake Graph API, when the last reply arrived, and
-how many listeners got the reply to their answer (the second question).
+how many listeners got the reply to their answer (the next question).
 
 The fake Graph API runs in a separate process so that neither its work nor the generator's
 shows up in the server's CPU or delays the other; it reports its counts on `GET /_stats`.
@@ -106,7 +107,7 @@ class CountingGraph(FakeGraph):
         if self.messages:
             body = self.messages[-1]
             rows = (body.get("interactive") or {}).get("action", {}).get("sections") or []
-            if any(r["id"].startswith("/a/gain/") for s in rows for r in s["rows"]):
+            if any(r["id"].startswith("/a/activity/") for s in rows for r in s["rows"]):
                 self.answered.add(str(body.get("to")))
         return response
 
@@ -161,7 +162,8 @@ async def listener(n: int, port: int, phone_id: str, report: Report) -> None:
     steps = [
         {"type": "text", "text": {"body": KEYWORD}},
         reply("button_reply", "/consent/yes", "Ja"),
-        reply("list_reply", "/a/motive/values", "Iets goeds doen"),
+        reply("button_reply", "/a/age/a18", "18 of ouder"),
+        reply("list_reply", "/a/motive/values", "Iets voor een ander doen"),
     ]
     conn = Connection("127.0.0.1", port)
     try:

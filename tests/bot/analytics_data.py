@@ -91,7 +91,11 @@ def journey(cohort: Cohort, conversation_id: str, start: datetime) -> list[dict[
         q = quiz.question(qid)
         assert q is not None
         if q.feeds == "causes":
-            options = [o.id for o in q.options if o.value in cohort.causes]
+            options = [
+                o.id
+                for o in q.options
+                if set(o.value if isinstance(o.value, list) else [o.value]) & set(cohort.causes)
+            ]
             add("answered", qid, options=options or [q.options[-1].id])
         else:
             add("answered", qid)

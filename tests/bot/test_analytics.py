@@ -72,11 +72,11 @@ async def test_drop_off_profile_mix_and_causes(db_url: str) -> None:
         report = await funnel_report(s, Filters(campaigns=("radio",)))
     rows = {q.question: q for q in report.drop_off}
     first = report.drop_off[0]
-    assert first.question == "motive" and first.shown == 28 and first.answered == 23
+    assert first.question == "age" and first.shown == 28 and first.answered == 23
     assert first.left == 5  # consented, saw the first question, went no further
     assert rows["activity"].left == 7
-    assert rows["gain"].left is None  # nobody stopped there: 0 < K
-    assert rows["age"].answered == 16
+    assert rows["motive"].left is None  # nobody stopped there: 0 < K
+    assert rows["interest"].answered == 16
     profiles = {pid: n for pid, _, n in report.profiles}
     # organisator (2) is hidden, so aanpakker (6) is hidden as well (no subtraction attack).
     assert profiles["verbinder"] == 8
@@ -173,7 +173,7 @@ async def test_team_report(db_url: str) -> None:
         db_url,
         Cohort(7, "completed", campaign="acme", profile="organisator", causes=("nature",)),
         Cohort(6, "recommendations_shown", campaign="acme", profile="coach", causes=("youth",)),
-        Cohort(2, "completed", campaign="acme", profile="zorgzame", causes=("animals",)),
+        Cohort(2, "completed", campaign="acme", profile="zorgzame", causes=("disability",)),
     )
     async with session_scope(db_url) as s:
         team = await team_report(s, "acme", "ACME BV")
@@ -183,7 +183,7 @@ async def test_team_report(db_url: str) -> None:
     assert profiles["organisator"] == 7 and profiles["zorgzame"] is None
     assert profiles["coach"] is None  # hidden with zorgzame, else 15 - 7 - 6 = 2 shows
     causes = {c["id"]: c["count"] for c in data["causes"]}
-    assert causes["nature"] == 7 and causes["youth"] == 6 and causes["animals"] is None
+    assert causes["nature"] == 7 and causes["youth"] == 6 and causes["disability"] is None
     assert small_counts(data) == []
 
 

@@ -7,6 +7,7 @@ and two server processes sharing the database) and duplicate deliveries.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,6 +42,7 @@ async def walk_until(
 ) -> list[dict[str, Any]]:
     """Tap through the quiz until `question_id` is asked (None: until the result)."""
     messages = await post(client, base, sender, "/start")
+    seen = list(messages)
     for _ in range(80):
         quiz = next(
             (
@@ -54,10 +56,11 @@ async def walk_until(
             return messages
         body = next_request(messages)
         if body is None:
-            return messages
+            return seen  # the profile and, later, the recommendations
         response = await client.post(base + WEBHOOK, json={"sender": sender, **body})
         assert response.status_code == 200, response.text
         messages = response.json()
+        seen += messages
     raise AssertionError("quiz did not finish")
 
 
@@ -93,14 +96,32 @@ async def test_question_messages_carry_custom_quiz(live_server: str) -> None:
     async with httpx.AsyncClient(timeout=30) as client:
         await post(client, live_server, "q", "/start")
         messages = await post(client, live_server, "q", "/consent/yes")
+        assert messages[-1]["custom"]["quiz"]["question_id"] == "age"
+        messages = await post(client, live_server, "q", "/a/age/a18")
         question = messages[-1]
         assert question["custom"]["quiz"] == {
             "question_id": "motive",
             "kind": "choice",
-            "step": 1,
+            "step": 2,
             "total": question["custom"]["quiz"]["total"],
         }
         assert {"title", "payload"} == set(question["buttons"][0])
+
+
+def multi_choice_settings(settings: Settings, folder: Path) -> Settings:
+    """The shipped quiz with its interest question made multiple-choice (the shipped quiz asks
+    one choice per question; the race needs answers that add up)."""
+    import shutil
+
+    src = Path(__file__).resolve().parents[2] / "quiz" / "content"
+    for f in src.glob("vrijwilligerskracht*.yaml"):
+        shutil.copy(f, folder / f.name)
+    structure = folder / "vrijwilligerskracht.yaml"
+    text_ = structure.read_text(encoding="utf-8")
+    old = "  - id: interest\n    kind: choice\n"
+    assert old in text_
+    structure.write_text(text_.replace(old, "  - id: interest\n    kind: multi\n"), "utf-8")
+    return settings.model_copy(update={"content_dir": folder})
 
 
 async def _toggle_race(bases: list[str], db_url: str, sender: str) -> None:
@@ -110,7 +131,7 @@ async def _toggle_race(bases: list[str], db_url: str, sender: str) -> None:
     exactly one more selected option than the one before it.
     """
     async with httpx.AsyncClient(timeout=60) as client:
-        messages = await walk_until(client, bases[0], sender, "causes_who")
+        messages = await walk_until(client, bases[0], sender, "interest")
         question = messages[-1]
         options = [b["payload"] for b in question["buttons"] if b["payload"].startswith("/a/")]
         assert len(options) >= 6
@@ -124,19 +145,20 @@ async def _toggle_race(bases: list[str], db_url: str, sender: str) -> None:
     assert seen == list(range(1, len(options) + 1))
     state = await state_of(db_url)
     assert sorted(state.pending) == sorted(p.rsplit("/", 1)[1] for p in options)
-    assert state.current == "causes_who"
+    assert state.current == "interest"
 
 
 async def test_concurrent_messages_of_one_conversation_are_serialised(
-    settings: Settings, db_url: str
+    settings: Settings, db_url: str, tmp_path: Path
 ) -> None:
-    with run_server(settings, factory=SLOW) as base:
+    with run_server(multi_choice_settings(settings, tmp_path), factory=SLOW) as base:
         await _toggle_race([base], db_url, "racer")
 
 
 async def test_two_server_processes_serialise_one_conversation(
-    settings: Settings, db_url: str
+    settings: Settings, db_url: str, tmp_path: Path
 ) -> None:
+    settings = multi_choice_settings(settings, tmp_path)
     with run_server(settings, factory=SLOW) as a, run_server(settings, factory=SLOW) as b:
         await _toggle_race([a, b], db_url, "racer2")
 
@@ -155,7 +177,7 @@ async def test_duplicate_delivery_to_two_processes_is_processed_once(
                 )
             )
             assert all(r == replies[0] for r in replies)
-            assert replies[0][-1]["custom"]["quiz"]["question_id"] == "gain"
+            assert replies[0][-1]["custom"]["quiz"]["question_id"] == "activity"
             assert await answered_events(db_url) == before + 1
             state = await state_of(db_url)
-            assert state.answers == {"motive": ["values"]} and state.current == "gain"
+            assert state.answers["motive"] == ["values"] and state.current == "activity"

@@ -1,5 +1,6 @@
 """Consent is optional: a person who says no gets the whole test, and afterwards nothing
-about them is left in any table (SQLite, or Postgres with VK_TEST_DATABASE_URL)."""
+about them is left in any table (SQLite, or Postgres with VK_TEST_DATABASE_URL). The same holds
+for anyone under 16, whose "yes" does not count; they only get work that suits their age."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from bot.pipeline import HandleResult, Inbound, Pipeline
 from bot.store.db import get_sync_engine
 from quiz.messages import Card, Text
 from tests.bot.test_pipeline import rest_inbound
-from tests.walk import next_request
+from tests.walk import ADULT, next_request
 
 SENDER = "no-consent-person-4821"
 PLACE = "Amersfoort"
@@ -35,27 +36,40 @@ async def _recommender(
     ], False
 
 
-async def _walk_without_consent(pipeline: Pipeline) -> list[HandleResult]:
+async def _walk_without_consent(
+    pipeline: Pipeline, consent: str = "/consent/no", age: str = ADULT, sender: str = SENDER
+) -> list[HandleResult]:
     n = 0
 
     def inbound(**kw: Any) -> Inbound:
         nonlocal n
         n += 1
-        return Inbound("rest", SENDER, external_id=f"msg-{n}", **kw)
+        return Inbound("rest", sender, external_id=f"msg-{n}", **kw)
 
     results = [await pipeline.handle(inbound(payload="/start"))]
-    results.append(await pipeline.handle(inbound(payload="/consent/no")))
+    results.append(await pipeline.handle(inbound(payload=consent)))
     for _ in range(80):
-        messages = render(results[-1].replies, SENDER)
+        messages = render(results[-1].replies, sender)
         body = next_request(messages)
         if body is None:
             return results
         if "location" in (body.get("metadata") or {}):
             results.append(await pipeline.handle(inbound(text=PLACE)))
             continue
-        sent = rest_inbound(SENDER, body)
+        if body.get("message") == ADULT:
+            body = {"message": age}
+        sent = rest_inbound(sender, body)
         results.append(await pipeline.handle(inbound(text=sent.text, payload=sent.payload)))
     raise AssertionError("quiz did not finish")
+
+
+def _profile(results: list[HandleResult]) -> dict[str, Any]:
+    """The profile revealed on the way (it comes before the practical questions)."""
+    for res in results:
+        for r in res.replies:
+            if isinstance(r, Card) and "profile" in r.data.get("result", {}):
+                return dict(r.data["result"]["profile"])
+    raise AssertionError("no profile shown")
 
 
 def _every_row(db_url: str) -> dict[str, list[str]]:
@@ -80,12 +94,13 @@ async def test_no_consent_reaches_the_result_and_leaves_nothing_behind(
     assert isinstance(declined, Text) and "wis ik je antwoorden na de uitslag" in declined.text
 
     last = results[-1].replies
+    assert _profile(results)
     card = next(r for r in last if isinstance(r, Card) and "result" in r.data)
-    assert card.data["result"]["profile"]
     assert [r["vacancy_id"] for r in card.data["result"]["recommendations"]] == ["v-klus"]
     assert any(isinstance(r, Text) and "gewist" in r.text for r in last)
     # The REST answer tells the client to drop its local transcript as well.
     assert results[-1].erased and not any(r.erased for r in results[:-1])
+    assert results[-1].forgotten  # the client may keep its screen, storing nothing
     assert render(last, SENDER, erased=True)[0]["custom"]["erased"] is True
 
     conversation_id = results[0].conversation_id
@@ -122,4 +137,81 @@ async def test_consent_text_names_controller_and_retention(settings: Settings) -
     assert "90 dagen" in getattr(consent, "text", "")
     more = await pipeline.handle(Inbound("rest", "dora", payload="/consent/more"))
     assert any("/privacy" in getattr(r, "text", "") for r in more.replies)
+    await pipeline.close()
+
+
+async def test_under_16_stores_nothing_and_gets_only_suitable_work(
+    settings: Settings, db_url: str
+) -> None:
+    """A child says yes to keeping answers: the yes does not count. With the demo set, every
+    vacancy shown allows their age (`min_age` known and at most 14) and takes a few hours."""
+    from bot.orgs.demo import ensure_demo_async
+    from bot.recommender import Recommender
+    from bot.store.organisations import VACANCIES
+    from quiz.model import MINOR_MAX_HOURS
+
+    await ensure_demo_async(settings, 3000)
+    pipeline = Pipeline(settings, recommender=Recommender(settings))
+    sender = "child-14-years-old"
+    results = await _walk_without_consent(
+        pipeline, consent="/consent/yes", age="/a/age/under16", sender=sender
+    )
+    said = [r.text for res in results for r in res.replies if isinstance(r, Text)]
+    assert any(t.startswith("Vraag eerst je ouder of verzorger") for t in said)
+    assert _profile(results)
+    card = next(r for r in results[-1].replies if isinstance(r, Card) and "result" in r.data)
+    shown = [r["vacancy_id"] for r in card.data["result"]["recommendations"]]
+    assert shown, "a child gets suitable work too"
+    engine = get_sync_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = (
+                conn.execute(VACANCIES.select().where(VACANCIES.c.id.in_(shown))).mappings().all()
+            )
+    finally:
+        engine.dispose()
+    for row in rows:
+        if row["id"].startswith("demo-vc-"):  # the volunteer centre, for advice
+            continue
+        assert row["min_age"] is not None and row["min_age"] <= 14, dict(row)
+        assert row["hours_min"] is not None and row["hours_min"] <= MINOR_MAX_HOURS, dict(row)
+    assert results[-1].erased
+
+    conversation_id = results[0].conversation_id
+    user_hash = pipeline.hash_id("rest", sender)
+    traces = [conversation_id, user_hash, sender, PLACE]
+    every = _every_row(db_url)
+    assert every["consents"] == [] and every["conversations"] == [] and every["events"] == []
+    catalogue = {"organisations", "vacancies"}  # the demo set names real places itself
+    for table, table_rows in every.items():
+        for row in table_rows:
+            for trace in traces:
+                if trace == PLACE and table in catalogue:
+                    continue
+                assert trace not in row, f"{trace!r} left in {table}: {row}"
+    await pipeline.close()
+
+
+async def test_an_organisations_widget_names_its_own_controller(settings: Settings) -> None:
+    custom = settings.model_copy(
+        update={
+            "controller_name": "Stichting Vrijwilligerskracht",
+            "controllers": {"vc-utrecht": "Vrijwilligerscentrale Utrecht"},
+            "privacy_urls": {"vc-utrecht": "https://vc-utrecht.example/privacy"},
+        }
+    )
+    pipeline = Pipeline(custom)
+    own = await pipeline.handle(
+        Inbound("rest", "ria", payload="/start", meta={"org": "vc-utrecht"})
+    )
+    assert "Verantwoordelijk voor je gegevens: Vrijwilligerscentrale Utrecht" in getattr(
+        own.replies[-1], "text", ""
+    )
+    # Later turns of that conversation keep naming the organisation.
+    more = await pipeline.handle(Inbound("rest", "ria", payload="/consent/more"))
+    explained = " ".join(getattr(r, "text", "") for r in more.replies)
+    assert "Vrijwilligerscentrale Utrecht" in explained
+    assert "https://vc-utrecht.example/privacy" in explained
+    other = await pipeline.handle(Inbound("rest", "sem", payload="/start", meta={"org": "x"}))
+    assert "Stichting Vrijwilligerskracht" in getattr(other.replies[-1], "text", "")
     await pipeline.close()

@@ -92,8 +92,14 @@ async def test_walk_to_result_records_consent_events_and_state(
     pipeline: Pipeline, db_url: str
 ) -> None:
     results = await walk(pipeline, "bob")
+    profile = next(
+        r.data["result"]["profile"]
+        for res in results
+        for r in res.replies
+        if isinstance(r, Card) and "profile" in r.data.get("result", {})
+    )
+    assert profile["id"]
     card = next(r for r in results[-1].replies if isinstance(r, Card) and "result" in r.data)
-    assert card.data["result"]["profile"]["id"]
     assert card.data["result"]["recommendations"] == []  # no recommender wired
     row = await conversation_row(db_url)
     assert row["phase"] == "result" and row["consent_at"] is not None
@@ -175,15 +181,13 @@ async def test_duplicate_delivery_is_answered_identically_and_processed_once(
     assert again.replies == first.replies
     assert again.conversation_id == first.conversation_id
     events_before = await count(db_url, t.events)
-    yes = await pipeline.handle(
-        Inbound("telegram", "42", payload="/consent/yes", external_id="1002")
-    )
+    await pipeline.handle(Inbound("telegram", "42", payload="/consent/yes", external_id="1002"))
+    # The yes counts once the age bracket shows the person may give it.
+    yes = await pipeline.handle(Inbound("telegram", "42", payload="/a/age/a18", external_id="1003"))
     state_after = (await conversation_row(db_url))["state"]
     events_after = await count(db_url, t.events)
     assert events_after > events_before
-    dup = await pipeline.handle(
-        Inbound("telegram", "42", payload="/consent/yes", external_id="1002")
-    )
+    dup = await pipeline.handle(Inbound("telegram", "42", payload="/a/age/a18", external_id="1003"))
     assert dup.duplicate and dup.replies == yes.replies
     assert (await conversation_row(db_url))["state"] == state_after
     assert await count(db_url, t.events) == events_after
@@ -198,6 +202,7 @@ async def test_erasure_removes_personal_rows_and_keeps_anonymous_counts(
 ) -> None:
     first = await pipeline.handle(Inbound("rest", "dave", text="/start", external_id="m1"))
     await pipeline.handle(Inbound("rest", "dave", payload="/consent/yes", external_id="m2"))
+    await pipeline.handle(Inbound("rest", "dave", payload="/a/age/a18", external_id="m2b"))
     await pipeline.handle(Inbound("rest", "dave", payload="/a/motive/values", external_id="m3"))
     events_before = await count(db_url, t.events)
     gone = await pipeline.handle(Inbound("rest", "dave", payload="/delete_data", external_id="m4"))
@@ -244,19 +249,18 @@ async def test_outbound_rendering_is_part_of_the_turns_transaction(
     def failing(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
         raise RuntimeError("outbox down")
 
+    await pipeline.handle(Inbound("telegram", "7", payload="/consent/yes", external_id="u1b"))
     before = await conversation_row(db_url)
     with pytest.raises(RuntimeError):
         await pipeline.handle(
-            Inbound("telegram", "7", payload="/consent/yes", external_id="u2"),
+            Inbound("telegram", "7", payload="/a/age/a18", external_id="u2"),
             Outbound("telegram", "7", failing),
         )
     after = await conversation_row(db_url)
     assert after["state"] == before["state"] and after["consent_at"] is None
     assert await count(db_url, t.consents) == 0
     # Nothing was recorded, so the retried delivery is processed normally.
-    retry = await pipeline.handle(
-        Inbound("telegram", "7", payload="/consent/yes", external_id="u2")
-    )
+    retry = await pipeline.handle(Inbound("telegram", "7", payload="/a/age/a18", external_id="u2"))
     assert not retry.duplicate
     assert await count(db_url, t.consents) == 1
 
@@ -275,10 +279,11 @@ async def test_interpreter_hook_turns_free_text_into_events(settings: Settings) 
     pipeline = Pipeline(settings, interpreter=interpreter)
     await pipeline.handle(Inbound("rest", "erin", text="/start"))
     await pipeline.handle(Inbound("rest", "erin", payload="/consent/yes"))
+    await pipeline.handle(Inbound("rest", "erin", payload="/a/age/a18"))
     result = await pipeline.handle(Inbound("rest", "erin", text="iets goeds"))
     assert calls == [("iets goeds", "motive", "nl")]
     asked = [r for r in result.replies if isinstance(r, Buttons) and r.quiz]
-    assert asked[-1].quiz is not None and asked[-1].quiz.question_id == "gain"
+    assert asked[-1].quiz is not None and asked[-1].quiz.question_id == "activity"
     # Payload-shaped text never reaches the interpreter.
     await pipeline.handle(Inbound("rest", "erin", text="/back"))
     assert len(calls) == 1
@@ -288,6 +293,7 @@ async def test_start_meta_restarts_and_language_hint(pipeline: Pipeline, db_url:
     await pipeline.handle(Inbound("rest", "fay", text="hello", meta={"lang": "en"}))
     assert (await conversation_row(db_url))["lang"] == "en"
     await pipeline.handle(Inbound("rest", "fay", payload="/consent/yes"))
+    await pipeline.handle(Inbound("rest", "fay", payload="/a/age/a18"))
     await pipeline.handle(Inbound("rest", "fay", payload="/a/motive/values"))
     again = await pipeline.handle(Inbound("rest", "fay", text="x", meta={"start": True}))
     row = await conversation_row(db_url)
@@ -298,29 +304,36 @@ async def test_start_meta_restarts_and_language_hint(pipeline: Pipeline, db_url:
 async def test_first_message_may_preanswer_consent(pipeline: Pipeline, db_url: str) -> None:
     result = await pipeline.handle(Inbound("rest", "gus", payload="/consent/yes"))
     assert any(isinstance(r, Buttons) and r.quiz for r in result.replies)
+    assert (await conversation_row(db_url))["consent_at"] is None  # the age comes first
+    await pipeline.handle(Inbound("rest", "gus", payload="/a/age/a18"))
     assert (await conversation_row(db_url))["consent_at"] is not None
 
 
 async def test_location_answers_the_place_question(pipeline: Pipeline, db_url: str) -> None:
-    await pipeline.handle(Inbound("rest", "hal", payload="/consent/yes"))
-    state = State.from_dict((await conversation_row(db_url))["state"])
-    # Jump to the place question by skipping everything before it.
-    while state.current != "place":
-        await pipeline.handle(Inbound("rest", "hal", payload="/skip"))
-        state = State.from_dict((await conversation_row(db_url))["state"])
+    await to_place(pipeline, "hal", db_url)
     await pipeline.handle(Inbound("rest", "hal", location=(52.0907, 5.1214)))
     state = State.from_dict((await conversation_row(db_url))["state"])
-    assert state.current == "hours"
+    assert state.current == "commitment"
     assert state.answers["place"]["lat"] == pytest.approx(52.09, abs=0.05)
+
+
+async def to_place(pipeline: Pipeline, sender: str, db_url: str) -> None:
+    """Consent, the age, every scored question skipped, yes to nearby work: at the place."""
+    for payload in ("/consent/yes", "/a/age/a18"):
+        await pipeline.handle(Inbound("rest", sender, payload=payload))
+    state = State.from_dict((await conversation_row(db_url))["state"])
+    for _ in range(20):
+        if state.current == "place":
+            return
+        payload = "/nearby/yes" if state.phase == "offer" else "/skip"
+        await pipeline.handle(Inbound("rest", sender, payload=payload))
+        state = State.from_dict((await conversation_row(db_url))["state"])
+    raise AssertionError("never reached the place question")
 
 
 async def test_place_text_is_resolved_by_the_gazetteer(pipeline: Pipeline, db_url: str) -> None:
     pytest.importorskip("bot.geo.gazetteer")
-    await pipeline.handle(Inbound("rest", "ivy", payload="/consent/yes"))
-    state = State.from_dict((await conversation_row(db_url))["state"])
-    while state.current != "place":
-        await pipeline.handle(Inbound("rest", "ivy", payload="/skip"))
-        state = State.from_dict((await conversation_row(db_url))["state"])
+    await to_place(pipeline, "ivy", db_url)
     await pipeline.handle(Inbound("rest", "ivy", text="Utrecht"))
     row = await conversation_row(db_url)
     state = State.from_dict(row["state"])

@@ -126,6 +126,9 @@ async def test_conversation_ends_in_real_recommendations(settings: Settings) -> 
     step = engine.step(step.state, decode("/consent/yes"))
     need: NeedRecommendations | None = None
     for _ in range(40):
+        if step.state.phase == "offer":
+            step = engine.step(step.state, decode("/nearby/yes"))
+            continue
         q = engine.current_question(step.state)
         if q is None:
             break
@@ -206,20 +209,37 @@ async def test_one_off_helper_with_one_hour_gets_a_four_hour_one_off_task(
     )
     quiz = load_quiz()
     engine = Engine(quiz)
-    step = engine.step(engine.new_state("nl"), Start(lang="nl"))
-    step = engine.step(step.state, decode("/consent/yes"))
-    need: NeedRecommendations | None = None
-    picks = {"hours": "h1", "commitment": "one_off"}
-    while (q := engine.current_question(step.state)) is not None:
-        if q.kind == "place":
-            step = engine.step(step.state, Value(here.to_value()))
-            continue
-        step = engine.step(step.state, decode(f"/a/{q.id}/{picks.get(q.id, q.options[0].id)}"))
-        if q.kind == "multi":
-            step = engine.step(step.state, decode(f"/done/{q.id}"))
-        need = next((e for e in step.effects if isinstance(e, NeedRecommendations)), need)
-    assert need is not None
-    assert need.query["hours_per_week"] == 1 and need.query["commitment"] == "one_off"
-    items, _ = await Recommender(settings, texts=quiz)(dict(need.query), 0, 3)
-    assert [i["vacancy_id"] for i in items] == ["day"]
+
+    def query_for(picks: dict[str, str]) -> dict[str, Any]:
+        step = engine.step(engine.new_state("nl"), Start(lang="nl"))
+        step = engine.step(step.state, decode("/consent/yes"))
+        need: NeedRecommendations | None = None
+        for _ in range(40):
+            if step.state.phase == "offer":
+                step = engine.step(step.state, decode("/nearby/yes"))
+                continue
+            q = engine.current_question(step.state)
+            if q is None:
+                break
+            if q.kind == "place":
+                step = engine.step(step.state, Value(here.to_value()))
+                continue
+            option = picks.get(q.id, q.options[0].id)
+            step = engine.step(step.state, decode(f"/a/{q.id}/{option}"))
+            need = next((e for e in step.effects if isinstance(e, NeedRecommendations)), need)
+        assert need is not None
+        return dict(need.query)
+
+    hook = Recommender(settings, texts=quiz)
+    # "Eén keer": no weekly hours are asked, the day's four hours are fine.
+    once = query_for({"commitment": "one_off"})
+    assert once["commitment"] == "one_off" and "hours_per_week" not in once
+    items, _ = await hook(once, 0, 3)
+    assert items[0]["vacancy_id"] == "day"
     assert "eenmalig" in items[0]["reasons"]
+    # "Elke week", "Ik heb weinig tijd" (one hour): the weekly four hours are too many, the
+    # one-off day is shown first.
+    weekly = query_for({"commitment": "regular", "hours": "h1"})
+    assert weekly["hours_per_week"] == 1 and weekly["commitment"] == "regular"
+    items, _ = await hook(weekly, 0, 3)
+    assert [i["vacancy_id"] for i in items] == ["day"]

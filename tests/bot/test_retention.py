@@ -36,7 +36,9 @@ async def test_retention_erases_old_and_abandoned_unconsented_conversations(
 ) -> None:
     pipeline = Pipeline(settings.model_copy(update={"retention_days": 30}))
     old = await pipeline.handle(Inbound("rest", "old", payload="/consent/yes"))
+    await pipeline.handle(Inbound("rest", "old", payload="/a/age/a18"))  # the yes counts now
     recent = await pipeline.handle(Inbound("rest", "recent", payload="/consent/yes"))
+    await pipeline.handle(Inbound("rest", "recent", payload="/a/age/a18"))
     left = await pipeline.handle(Inbound("rest", "left", payload="/consent/no"))
     fresh = await pipeline.handle(Inbound("rest", "fresh", payload="/consent/no"))
     await _age(db_url, old.conversation_id, 31)

@@ -64,10 +64,10 @@ def test_erasing_clears_the_local_transcript_and_the_sender_id(
 ) -> None:
     page.goto(e2e.base + "/")
     s = open_bubble(page)
-    for step in range(3):  # consent and two questions
+    for step in range(3):  # consent, the age and one question
         answer_by_mouse(page, s, step)
         s = settle(page)
-    assert s["progress"] == "Vraag 3 van 17"
+    assert s["progress"] == "Vraag 3 van 12"
     before = stored(page)
     old_sender = before["sender"]
     assert len(before["log"]) > 3 and old_sender.startswith("web-")

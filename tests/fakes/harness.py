@@ -187,3 +187,32 @@ async def with_vacancies(stack: Stack, count: int = 80) -> None:
 
         pipeline.recommender = build(stack.settings)
     await ensure_demo_async(stack.settings, count)
+
+
+@dataclass
+class RestStack:
+    settings: Settings
+    app: Any
+    server: LocalServer
+    http: httpx.AsyncClient
+
+    async def post(self, sender: str, message: str = "", **metadata: Any) -> list[dict[str, Any]]:
+        """One REST webhook call (Rasa's protocol); the bot's messages."""
+        body: dict[str, Any] = {"sender": sender, "message": message}
+        if metadata:
+            body["metadata"] = metadata
+        response = await self.http.post("/webhooks/rest/webhook", json=body)
+        assert response.status_code == 200, response.text
+        messages: list[dict[str, Any]] = response.json()
+        return messages
+
+
+@asynccontextmanager
+async def rest_stack(settings: Settings) -> AsyncIterator[RestStack]:
+    """Our app over real HTTP, spoken to with the REST channel (the widget's protocol)."""
+    app = _app(settings)
+    async with (
+        LocalServer(app, lifespan="on") as server,
+        httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+    ):
+        yield RestStack(settings, app, server, http)

@@ -15,7 +15,6 @@ from quiz.messages import Buttons, Card, Text
 from quiz.protocol import (
     Answer,
     Command,
-    Done,
     Event,
     FreeText,
     Language,
@@ -63,7 +62,8 @@ def questions(step: Step) -> list[Buttons]:
 
 
 def consented(engine: Engine) -> State:
-    return run(engine, [Start(), Command("consent_yes")]).state
+    """Consent given by an adult: the next question is the motive."""
+    return run(engine, [Start(), Command("consent_yes"), decode("/a/age/a18")]).state
 
 
 def test_start_asks_consent_before_anything(engine: Engine) -> None:
@@ -76,13 +76,30 @@ def test_start_asks_consent_before_anything(engine: Engine) -> None:
     assert not questions(step)
 
 
-def test_consent_then_first_question_with_progress(engine: Engine) -> None:
+def test_consent_then_age_then_first_question_with_progress(engine: Engine) -> None:
     step = run(engine, [Start(), decode("/consent/yes")])
-    assert any(isinstance(e, ConsentGiven) for e in step.effects)
+    # The yes counts only once the age shows the person may give it.
+    assert not any(isinstance(e, ConsentGiven) for e in step.effects)
     (q,) = questions(step)
     assert q.quiz is not None
-    assert (q.quiz.question_id, q.quiz.step, q.quiz.total) == ("motive", 1, 17)
+    assert (q.quiz.question_id, q.quiz.step, q.quiz.total) == ("age", 1, 12)
+    assert [b.payload for b in q.buttons] == ["/a/age/a18", "/a/age/a16", "/a/age/under16"]
+    step = engine.step(step.state, decode("/a/age/a18"))
+    assert any(isinstance(e, ConsentGiven) for e in step.effects)
+    assert step.state.consent
+    (q,) = questions(step)
+    assert q.quiz is not None
+    assert (q.quiz.question_id, q.quiz.step) == ("motive", 2)
     assert all(b.payload.startswith("/a/motive/") for b in q.buttons)
+
+
+def test_under_16_keeps_nothing_and_gets_a_note_for_a_parent(engine: Engine) -> None:
+    step = run(engine, [Start(), decode("/consent/yes"), decode("/a/age/under16")])
+    assert not any(isinstance(e, ConsentGiven) for e in step.effects)
+    assert not step.state.consent and step.state.minor
+    texts = [r.text for r in step.replies if isinstance(r, Text)]
+    assert any("Vraag eerst je ouder of verzorger" in t for t in texts)
+    assert questions(step)[0].quiz.question_id == "motive"  # type: ignore[union-attr]
 
 
 def test_no_personal_answer_is_kept_without_consent(engine: Engine) -> None:
@@ -94,7 +111,7 @@ def test_no_personal_answer_is_kept_without_consent(engine: Engine) -> None:
 def test_an_understood_answer_is_recorded(engine: Engine) -> None:
     step = engine.step(consented(engine), Answer("motive", ("learn",), final=True))
     assert step.state.answers["motive"] == ["learn"]
-    assert step.state.current == "gain"
+    assert step.state.current == "activity"
 
 
 def test_unknown_text_is_reasked_with_the_buttons(engine: Engine) -> None:
@@ -103,60 +120,40 @@ def test_unknown_text_is_reasked_with_the_buttons(engine: Engine) -> None:
     assert "begreep" in step.replies[0].text
     (q,) = questions(step)
     assert q.quiz is not None and q.quiz.question_id == "motive"
-    assert step.state.answers == {}
+    assert step.state.answers == {"age": ["a18"]}
 
 
 def test_back_skip_and_stale_buttons(engine: Engine) -> None:
     st = run(
-        engine, [decode("/a/motive/values"), decode("/a/gain/skills")], consented(engine)
+        engine, [decode("/a/motive/values"), decode("/a/activity/talk")], consented(engine)
     ).state
-    assert st.current == "activity"
+    assert st.current == "work_with"
     st = engine.step(st, Command("back")).state
-    assert st.current == "gain" and "gain" not in st.answers
+    assert st.current == "activity" and "activity" not in st.answers
     st = engine.step(st, Command("skip")).state
-    assert st.current == "activity" and st.skipped == ["gain"]
+    assert st.current == "work_with" and st.skipped == ["activity"]
     # A tap on an old question's button does not change anything.
     step = engine.step(st, decode("/a/motive/cv"))
     assert step.state.answers["motive"] == ["values"]
-    assert step.state.current == "activity"
+    assert step.state.current == "work_with"
 
 
 def test_back_on_first_question_says_so(engine: Engine) -> None:
-    step = engine.step(consented(engine), Command("back"))
+    st = run(engine, [Start(), Command("consent_yes")]).state
+    step = engine.step(st, Command("back"))
     assert isinstance(step.replies[0], Text)
-    assert step.state.current == "motive"
-
-
-def test_multi_select_toggles_and_done(engine: Engine) -> None:
-    st = consented(engine)
-    st.current = "causes_who"
-    st = engine.step(st, decode("/a/causes_who/elderly")).state
-    st = engine.step(st, decode("/a/causes_who/animals")).state
-    step = engine.step(st, decode("/a/causes_who/elderly"))
-    (q,) = questions(step)
-    assert [b.selected for b in q.buttons if b.selected] == [True]
-    assert q.multi and q.done is not None
-    step = engine.step(step.state, Done("causes_who"))
-    assert step.state.answers["causes_who"] == ["animals"]
-    assert step.state.current == "causes_what"
-
-
-def test_multi_select_by_an_understood_answer(engine: Engine) -> None:
-    st = consented(engine)
-    st.current = "causes_what"
-    step = engine.step(st, Answer("causes_what", ("nature", "sport"), final=True))
-    assert step.state.answers["causes_what"] == ["sport", "nature"]
+    assert step.state.current == "age"
 
 
 def test_place_needs_a_resolved_value(engine: Engine) -> None:
     st = consented(engine)
-    st.current = "place"
+    st.current, st.revealed = "place", True
     step = engine.step(st, FreeText("Atlantis"))
     assert "Atlantis" in step.replies[0].text  # type: ignore[union-attr]
     assert "place" not in step.state.answers
     step = engine.step(st, Value(UTRECHT))
     assert step.state.answers["place"] == UTRECHT
-    assert step.state.current == "hours"
+    assert step.state.current == "commitment"
 
 
 def test_hours_value_picks_the_covering_option(engine: Engine) -> None:
@@ -165,28 +162,69 @@ def test_hours_value_picks_the_covering_option(engine: Engine) -> None:
     assert engine.step(st, Value(3)).state.answers["hours"] == ["h4"]
 
 
-def full_run(engine: Engine) -> Step:
-    events: list[Event] = [Start(), Command("consent_yes")]
-    quiz = engine.quiz
-    for q in quiz.questions:
-        if q.kind == "place":
-            events.append(Value(UTRECHT))
-        elif q.kind == "multi":
-            events += [decode(f"/a/{q.id}/{q.options[0].id}"), Done(q.id)]
-        else:
-            events.append(decode(f"/a/{q.id}/{q.options[1].id}"))
+SCORED = [
+    ("motive", "people"),
+    ("activity", "talk"),
+    ("work_with", "people"),
+    ("saturday", "meet"),
+    ("problem", "connect"),
+    ("team", "big"),
+]
+PRACTICAL = [
+    ("commitment", "regular"),
+    ("hours", "h2"),
+    ("days", "weekend"),
+    ("interest", "elderly"),
+]
+
+
+def to_profile(engine: Engine) -> Step:
+    events: list[Event] = [Start(), Command("consent_yes"), decode("/a/age/a16")]
+    events += [decode(f"/a/{q}/{o}") for q, o in SCORED]
     return run(engine, events)
 
 
-def test_a_full_run_ends_in_a_result_with_reasons_and_recommendations(engine: Engine) -> None:
+def full_run(engine: Engine) -> Step:
+    events: list[Event] = [Command.NEARBY_YES, Value(UTRECHT)]
+    events += [decode(f"/a/{q}/{o}") for q, o in PRACTICAL]
+    return run(engine, events, to_profile(engine).state)
+
+
+def test_the_profile_comes_before_the_practical_questions(engine: Engine) -> None:
+    step = to_profile(engine)
+    assert step.state.phase == "offer"
+    (card,) = [r for r in step.replies if isinstance(r, Card)]
+    profile = card.data["result"]["profile"]
+    assert "recommendations" not in card.data["result"]
+    assert profile["id"] == "verbinder" == step.state.result["primary"]  # type: ignore[index]
+    assert "Je doet het vooral om nieuwe mensen te leren kennen." in card.text
+    assert "Waarom?" in card.text and len(profile["reasons"]) == 2
+    offer = step.replies[-1]
+    assert isinstance(offer, Buttons) and offer.text.startswith("Wil je werk bij jou in de buurt")
+    assert [b.payload for b in offer.buttons] == ["/nearby/yes", "/nearby/no"]
+    assert not any(isinstance(e, NeedRecommendations) for e in step.effects)
+
+
+def test_no_thanks_to_nearby_work_ends_without_asking_more(engine: Engine) -> None:
+    step = engine.step(to_profile(engine).state, Command.NEARBY_NO)
+    assert step.state.phase == "result" and not questions(step)
+    assert not any(isinstance(e, NeedRecommendations) for e in step.effects)
+
+
+def test_weekly_hours_are_asked_only_for_weekly_work(engine: Engine) -> None:
+    st = run(engine, [Command.NEARBY_YES, Value(UTRECHT)], to_profile(engine).state).state
+    assert engine.step(st, decode("/a/commitment/regular")).state.current == "hours"
+    for other in ("now_and_then", "one_off"):
+        assert engine.step(st, decode(f"/a/commitment/{other}")).state.current == "days"
+
+
+def test_a_full_run_ends_in_recommendations_in_a_later_result(engine: Engine) -> None:
     step = full_run(engine)
     assert step.state.phase == "result"
     cards = [r for r in step.replies if isinstance(r, Card)]
     result = cards[0].data["result"]
-    assert result["profile"]["id"] == step.state.result["primary"]  # type: ignore[index]
-    assert result["profile"]["reasons"], "a result always says why"
+    assert "profile" not in result
     assert result["recommendations"][0]["vacancy_id"] == "v1"
-    assert "Waarom?" in cards[0].text
     rec_card = cards[1]
     assert [b.payload for b in rec_card.buttons] == ["/info/v1", "/help/v1"]
 
@@ -196,10 +234,22 @@ def test_recommendation_query_carries_the_practical_answers(engine: Engine) -> N
     query = engine.recommendation_query(st)
     assert query["lat"] == UTRECHT["lat"] and query["place"] == "Utrecht"
     assert query["hours_per_week"] == 2
-    assert query["days"] and query["dayparts"]
-    assert query["age"] == 16
+    assert query["days"] == ["saturday", "sunday"] and query["dayparts"]
+    assert query["causes"] == ["elderly", "care"]
+    assert query["age"] == 16 and "max_hours" not in query
+    assert query["offers"] == ["social"]
     assert query["profile"] == st.result["primary"]  # type: ignore[index]
     assert query["activities"]
+
+
+def test_a_childs_query_is_limited_to_a_few_hours(engine: Engine) -> None:
+    st = run(engine, [Start(), Command("consent_no"), decode("/a/age/under16")]).state
+    query = engine.recommendation_query(st)
+    assert query["age"] == 14 and query["max_hours"] == 4
+
+
+def test_an_adult_bracket_rules_out_no_work_by_age(engine: Engine) -> None:
+    assert "age" not in engine.recommendation_query(consented(engine))
 
 
 def test_want_to_help_emits_a_lead_and_shows_contact(engine: Engine) -> None:
@@ -223,23 +273,23 @@ def test_stop_and_resume_keep_the_answers(engine: Engine) -> None:
     assert st.phase == "stopped"
     step = engine.step(st, FreeText("hallo daar"))
     assert step.state.phase == "asking"
-    assert step.state.answers == {"motive": ["values"]}
-    assert questions(step)[0].quiz.question_id == "gain"  # type: ignore[union-attr]
+    assert step.state.answers == {"age": ["a18"], "motive": ["values"]}
+    assert questions(step)[0].quiz.question_id == "activity"  # type: ignore[union-attr]
 
 
 def test_language_switch_keeps_progress(engine: Engine) -> None:
     st = run(engine, [decode("/a/motive/values")], consented(engine)).state
     step = engine.step(st, Language("en"))
     assert step.state.lang == "en"
-    assert step.state.answers == {"motive": ["values"]}
+    assert step.state.answers == {"age": ["a18"], "motive": ["values"]}
     q = questions(step)[0]
-    assert q.text == engine.quiz.question("gain").text["en"]  # type: ignore[union-attr]
+    assert q.text == engine.quiz.question("activity").text["en"]  # type: ignore[union-attr]
 
 
 def test_my_data_and_delete(engine: Engine) -> None:
     st = run(engine, [decode("/a/motive/values")], consented(engine)).state
     shown = engine.step(st, Command.MY_DATA)
-    assert "Iets goeds doen" in shown.replies[0].text  # type: ignore[union-attr]
+    assert "Iets voor een ander doen" in shown.replies[0].text  # type: ignore[union-attr]
     gone = engine.step(st, Command.DELETE_DATA)
     assert any(isinstance(e, EraseData) for e in gone.effects)
     assert gone.state.answers == {} and not gone.state.consent
@@ -247,7 +297,7 @@ def test_my_data_and_delete(engine: Engine) -> None:
 
 def test_restart_keeps_consent_and_clears_answers(engine: Engine) -> None:
     st = run(engine, [decode("/a/motive/values"), decode("/restart")], consented(engine)).state
-    assert st.consent and st.answers == {} and st.current == "motive"
+    assert st.consent and st.answers == {} and st.current == "age"
 
 
 def test_state_round_trips_through_json(engine: Engine) -> None:
@@ -273,9 +323,49 @@ def test_analytics_never_carry_personal_answers(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(
-    ("age", "option"), [(45, "a30"), (16, "a16"), (80, "a67"), (10, "under16")]
+    ("age", "option"), [(45, "a18"), (16, "a16"), (17, "a16"), (80, "a18"), (10, "under16")]
 )
 def test_age_value_picks_the_bracket_it_falls_in(engine: Engine, age: int, option: str) -> None:
     st = consented(engine)
     st.current = "age"
     assert engine.step(st, Value(age)).state.answers["age"] == [option]
+
+
+def test_work_experience_with_caring_answers_is_a_carer_with_the_motive_on_its_own_line(
+    engine: Engine,
+) -> None:
+    """The career motive no longer pushes towards De Specialist: what people like to do
+    decides the profile, the motive is said on a line of its own."""
+    caring = [
+        ("motive", "cv"),
+        ("activity", "care"),
+        ("work_with", "people"),
+        ("saturday", "visit"),
+        ("problem", "listen"),
+        ("team", "small"),
+    ]
+    events: list[Event] = [Start(), Command("consent_yes"), decode("/a/age/a16")]
+    step = run(engine, events + [decode(f"/a/{q}/{o}") for q, o in caring])
+    (card,) = [r for r in step.replies if isinstance(r, Card)]
+    profile = card.data["result"]["profile"]
+    assert profile["id"] == "zorgzame"
+    assert profile["motive"] == "werkervaring op te doen"
+    lines = card.text.split("\n\n")
+    assert "Je doet het vooral om werkervaring op te doen." in lines
+    # Reasons: at most two, from what the person likes to do, never the motive.
+    assert profile["reasons"] == ["Voor iemand zorgen", "Op bezoek bij iemand"]
+    assert engine.recommendation_query(step.state)["offers"] == [
+        "work_experience",
+        "certificate",
+    ]
+
+
+def test_a_clear_fit_needs_enough_answers(engine: Engine) -> None:
+    events: list[Event] = [Start(), Command("consent_yes"), decode("/a/age/a18")]
+    events += [decode("/a/motive/cv"), decode("/a/activity/computer")]
+    events += [Command("skip")] * 4
+    step = run(engine, events)
+    (card,) = [r for r in step.replies if isinstance(r, Card)]
+    assert card.data["result"]["profile"]["id"] == "specialist"
+    assert card.data["result"]["profile"]["confidence_level"] != "high"
+    assert "heel duidelijk" not in card.text

@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 from bot.content import load_quiz
-from quiz.effects import ConsentGiven, ForgetAfterResult, NeedRecommendations
-from quiz.engine import Engine, Installation, State, Step
+from quiz.effects import ConsentGiven, ForgetAfterResult
+from quiz.engine import Engine, Installation, Step
 from quiz.messages import Buttons, Card, Text
-from quiz.protocol import Command, Done, Event, Recommendations, Start, Value, decode
+from quiz.protocol import Command, Start
+from tests.fakes.quiz_walk import walk_engine
 
 ENGINE = Engine(load_quiz())
-UTRECHT = {"place": "Utrecht", "lat": 52.09, "lon": 5.12, "postcode": "3511"}
 RECS = ({"vacancy_id": "v1", "organisation": "Buurthuis", "title": "Gastvrouw"},)
 
 
 def walk(engine: Engine, consent: str) -> tuple[Step, list[object]]:
-    events: list[Event] = [Start(), Command(consent)]
-    for q in engine.quiz.questions:
-        if q.kind == "place":
-            events.append(Value(UTRECHT))
-        elif q.kind == "multi":
-            events += [decode(f"/a/{q.id}/{q.options[0].id}"), Done(q.id)]
-        else:
-            events.append(decode(f"/a/{q.id}/{q.options[1].id}"))
-    st: State = engine.new_state()
-    step = Step(st, ())
-    effects: list[object] = []
-    for ev in events:
-        step = engine.step(st, ev)
-        st = step.state
-        effects += step.effects
-        if any(isinstance(e, NeedRecommendations) for e in step.effects):
-            step = engine.step(st, Recommendations(RECS, 0, False))
-            st = step.state
-            effects += step.effects
-    return step, effects
+    w = walk_engine(engine, consent=consent, pick=lambda q: q.options[1].id, recommendations=RECS)
+    return Step(w.state, tuple(w.last_replies), tuple(w.last_effects)), list(w.effects)
 
 
 def test_no_goes_on_with_the_first_question() -> None:
@@ -48,7 +30,9 @@ def test_no_goes_on_with_the_first_question() -> None:
 
 def test_without_consent_the_result_is_shown_then_everything_forgotten() -> None:
     step, _ = walk(ENGINE, "consent_no")
-    assert any(isinstance(r, Card) and "result" in r.data for r in step.replies)
+    assert any(
+        isinstance(r, Card) and "recommendations" in r.data.get("result", {}) for r in step.replies
+    )
     assert isinstance(step.replies[-1], Text) and "gewist" in step.replies[-1].text
     assert any(isinstance(e, ForgetAfterResult) for e in step.effects)
     assert step.state.answers == {} and step.state.phase == "new"
@@ -72,3 +56,16 @@ def test_consent_text_is_filled_from_the_installation() -> None:
     assert "Stichting Help" in consent.text and "30 dagen" in consent.text
     more = engine.step(step.state, Command.CONSENT_MORE)
     assert any("https://x.nl/p" in getattr(r, "text", "") for r in more.replies)
+
+
+def test_a_child_is_told_to_sign_up_with_a_parent() -> None:
+    w = walk_engine(ENGINE, consent="consent_yes", age="under16")
+    said = [r.text for r in w.last_replies if isinstance(r, Text)]
+    assert any("samen met je ouder of verzorger" in t for t in said)
+    assert any(isinstance(e, ForgetAfterResult) for e in w.last_effects)
+
+
+def test_without_consent_declining_nearby_work_also_forgets() -> None:
+    w = walk_engine(ENGINE, consent="consent_no", nearby=False)
+    assert any(isinstance(e, ForgetAfterResult) for e in w.last_effects)
+    assert w.state.answers == {} and w.state.phase == "new"

@@ -11,7 +11,6 @@ from quiz.model import (
     MAX_BUTTON_TITLE,
     MAX_ROW_TITLE,
     MAX_SCORED_QUESTIONS,
-    MOTIVES,
 )
 from quiz.simulate import estimated_seconds
 from quiz.validate import load_yaml_text
@@ -83,14 +82,18 @@ def test_options_fit_whatsapp() -> None:
 def test_question_counts_and_practical_feeds() -> None:
     quiz = load_quiz()
     scored = quiz.scored_questions
-    assert 8 <= len(scored) <= MAX_SCORED_QUESTIONS
+    # The short path: five scored questions plus the motive before the profile.
+    assert len(scored) == 5 <= MAX_SCORED_QUESTIONS
     assert {q.feeds for q in quiz.questions if not q.scored} == set(FEEDS)
+    before = quiz.questions[: quiz.questions.index(scored[-1]) + 1]
+    assert [q.feeds for q in before if not q.scored] == ["age", "motive"]
 
 
-def test_profiles_cover_every_activity_and_motive() -> None:
-    """The signatures span the whole model: each VFI motive and activity type belongs somewhere."""
+def test_profiles_rest_on_activities_and_cover_every_one() -> None:
+    """Profiles come from what people like to do: each activity type belongs somewhere, and
+    no motive decides a profile (motives are matched against what work offers)."""
     quiz = load_quiz()
-    assert {m for p in quiz.profiles for m in p.motives} == set(MOTIVES)
+    assert all(not p.motives for p in quiz.profiles)
     assert {a for p in quiz.profiles for a in p.activities} == set(ACTIVITIES)
     cores = [max(p.activities.items(), key=lambda kv: kv[1])[0] for p in quiz.profiles]
     assert len(set(cores)) == len(cores), "two profiles share their core activity"

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from bot.content import load_quiz
-from quiz.model import ACTIVITIES, CAUSES, DAYPARTS, WEEKDAYS
+from quiz.model import ACTIVITIES, CAUSES, DAYPARTS, OFFERS, WEEKDAYS
 from quiz.ranking import (
     DEFAULT_RADIUS_KM,
     Candidate,
@@ -86,6 +86,7 @@ def random_candidates(rnd: random.Random, n: int) -> list[Candidate]:
                 vog_required=rnd.random() < 0.3,
                 is_volunteer_centre=rnd.random() < 0.01,
                 municipality=rnd.choice(["Utrecht", "Zeist", "Houten"]),
+                offers=tuple(rnd.sample(OFFERS, rnd.randint(0, 3))),
             )
         )
     return out
@@ -101,6 +102,8 @@ def random_query(rnd: random.Random) -> dict[str, object]:
         days=rnd.sample(WEEKDAYS, rnd.randint(0, 3)),
         dayparts=rnd.sample(DAYPARTS, rnd.randint(0, 2)),
         commitment=rnd.choice([None, "one_off", "regular", "both"]),
+        offers=rnd.sample(OFFERS, rnd.randint(0, 2)),
+        max_hours=rnd.choice([None, None, 4]),
     )
 
 
@@ -126,6 +129,8 @@ def test_hard_limits_are_never_broken(seed: int) -> None:
             assert not c.is_volunteer_centre
             # age and hours hold at every fallback level (hours: weekly work only)
             assert q.age is None or c.min_age is None or c.min_age <= q.age
+            assert q.age is None or q.age >= 16 or c.min_age is not None
+            assert q.max_hours is None or c.hours_min is None or c.hours_min <= q.max_hours
             assert (
                 c.one_off
                 or q.hours_per_week is None
@@ -165,6 +170,62 @@ def test_one_off_work_is_not_filtered_by_weekly_hours() -> None:
     ]
     page = recommend(query(hours_per_week=1, commitment="one_off"), ListSource(cands), limit=10)
     assert ids(page.items) == ["day"]
+
+
+def test_a_one_off_helper_with_one_hour_a_week_gets_a_four_hour_one_off_task() -> None:
+    """Through the engine's own query: "Eén keer", and an hour a week at most."""
+    cands = [
+        vac("festival", km=2, one_off=True, hours_min=4, hours_max=4),
+        vac("weekly", km=1, hours_min=2, hours_max=3),
+    ]
+    page = recommend(
+        query(commitment="one_off", hours_per_week=1), ListSource(cands), TEXTS, limit=10
+    )
+    assert ids(page.items) == ["festival"]
+    assert "eenmalig" in page.items[0]["reasons"]  # type: ignore[operator]
+
+
+def test_little_time_shows_short_and_one_off_work_first() -> None:
+    cands = [
+        vac("weekly-long", km=0.5, hours_min=1, hours_max=4),
+        vac("one-off", km=1.5, one_off=True, hours_min=3, hours_max=4),
+        vac("weekly-short", km=1.0, hours_min=1, hours_max=1),
+        vac("too-long", km=0.2, hours_min=2, hours_max=4),
+    ]
+    little = recommend(query(commitment="regular", hours_per_week=1), ListSource(cands), limit=10)
+    assert ids(little.items) == ["weekly-short", "one-off", "weekly-long"]
+    # With more time a weekly helper does not get the one-off task first.
+    more = recommend(query(commitment="regular", hours_per_week=4), ListSource(cands), limit=10)
+    assert ids(more.items)[-1] == "one-off"
+
+
+def test_a_child_gets_only_work_that_allows_them_and_a_few_hours() -> None:
+    cands = [
+        vac("unknown-age", km=0.5),
+        vac("adults", km=0.6, min_age=18),
+        vac("long-day", km=0.7, min_age=12, one_off=True, hours_min=6, hours_max=8),
+        vac("cleanup", km=1.0, min_age=12, one_off=True, hours_min=2, hours_max=3),
+        vac("dogs", km=1.5, min_age=14, hours_min=1, hours_max=2),
+    ]
+    page = recommend(query(age=14, max_hours=4), ListSource(cands), limit=10)
+    assert sorted(ids(page.items)) == ["cleanup", "dogs"]  # type: ignore[type-var]
+    teen = recommend(query(age=16), ListSource(cands), limit=10)
+    assert "adults" not in ids(teen.items) and "unknown-age" in ids(teen.items)
+
+
+def test_what_the_work_offers_meets_the_motive() -> None:
+    cands = [
+        vac("plain", km=1.0),
+        vac("career", km=1.5, offers=("work_experience", "learn")),
+    ]
+    page = recommend(query(offers=["work_experience"]), ListSource(cands), TEXTS, limit=10)
+    assert ids(page.items)[0] == "career"
+    assert "je doet er werkervaring op" in page.items[0]["reasons"]  # type: ignore[operator]
+
+
+def test_an_adult_is_told_of_a_higher_minimum_age() -> None:
+    page = recommend(query(), ListSource([vac("hospice", min_age=21)]), TEXTS, limit=10)
+    assert "vanaf 21 jaar" in page.items[0]["reasons"]  # type: ignore[operator]
 
 
 def test_vog_is_shown_not_hidden() -> None:
@@ -338,7 +399,7 @@ def test_reasons_in_dutch_and_english_from_the_content() -> None:
     assert reasons == [
         "4 km bij je vandaan",
         f"past bij jouw kracht: {TEXTS.label('nl', 'social')}",
-        f"je koos: {TEXTS.label('nl', 'elderly')}",
+        f"voor {TEXTS.label('nl', 'elderly')}",
         TEXTS.t(
             "nl",
             "reason_when",

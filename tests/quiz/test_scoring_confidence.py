@@ -40,6 +40,14 @@ def test_random_answers_are_rarely_called_a_clear_fit() -> None:
 
 
 def test_consistent_answers_are_recognised_and_called_clear() -> None:
+    # Five scored questions know less than twelve did: 70 % consistent answerers still get
+    # their profile almost nine times in ten, and most of them hear "heel duidelijk".
     levels, hit_rate = _levels(0.7)
-    assert hit_rate > 0.95
-    assert levels["high"] / sum(levels.values()) > 0.85
+    assert hit_rate > 0.85
+    assert levels["high"] / sum(levels.values()) > 0.65
+
+
+def test_one_answer_is_never_a_clear_fit() -> None:
+    quiz = load_quiz()
+    result = score(quiz, {"activity": ["computer"]}, "nl")
+    assert result is not None and result.confidence_level != "high"

@@ -97,12 +97,20 @@ def _clone_profile(p: Parts) -> None:
         p[lang]["profiles"]["kopie"] = copy.deepcopy(p[lang]["profiles"]["creatieveling"])
 
 
+def _as_multi_with_options(qid: str, count: int) -> Callable[[Parts], None]:
+    def apply(p: Parts) -> None:
+        question(p, qid)["kind"] = "multi"
+        _add_options(qid, count)(p)
+
+    return apply
+
+
 def _more_scored_questions(p: Parts) -> None:
-    for i in range(3):
-        clone = {**copy.deepcopy(question(p, "motive")), "id": f"motive{i}"}
+    for i in range(8):
+        clone = {**copy.deepcopy(question(p, "activity")), "id": f"activity{i}"}
         p["structure"]["questions"].insert(0, clone)
         for lang in ("nl", "en"):
-            p[lang]["questions"][f"motive{i}"] = copy.deepcopy(p[lang]["questions"]["motive"])
+            p[lang]["questions"][f"activity{i}"] = copy.deepcopy(p[lang]["questions"]["activity"])
 
 
 def _drop_dimension_everywhere(family: str, dim: str) -> Callable[[Parts], None]:
@@ -218,10 +226,38 @@ CASES = [
     ),
     Case(
         "unknown cause id",
-        _option("causes_who", 0, value="pets"),
+        _option("interest", 0, value="pets"),
         "structure",
-        lambda p: _q("causes_who")(p) + ".options[0].value",
+        lambda p: _q("interest")(p) + ".options[0].value",
         "unknown cause id 'pets'",
+    ),
+    Case(
+        "unknown offer of a motive",
+        _option("motive", 0, value=["fun"]),
+        "structure",
+        lambda p: _q("motive")(p) + ".options[0].value",
+        "unknown offer 'fun'",
+    ),
+    Case(
+        "a condition on a later question",
+        lambda p: question(p, "commitment").update(ask_if={"hours": ["h1"]}),
+        "structure",
+        lambda p: _q("commitment")(p) + ".ask_if.hours",
+        "'hours' is not a question asked before this one",
+    ),
+    Case(
+        "a condition on an unknown option",
+        lambda p: question(p, "hours").update(ask_if={"commitment": ["weekly"]}),
+        "structure",
+        lambda p: _q("hours")(p) + ".ask_if.commitment",
+        "unknown option 'weekly' of question 'commitment'",
+    ),
+    Case(
+        "a motive without the words of its line",
+        _delete("nl", ("questions", "motive", "options", "cv", "because")),
+        "nl",
+        "questions.motive.options.cv.because",
+        "missing translation",
     ),
     Case(
         "unknown weekday",
@@ -241,7 +277,7 @@ CASES = [
         "duplicate question id",
         lambda p: p["structure"]["questions"].append(copy.deepcopy(question(p, "team"))),
         "structure",
-        "questions[17].id",
+        "questions[12].id",
         "duplicate question id 'team'",
     ),
     Case(
@@ -366,16 +402,16 @@ CASES = [
     ),
     Case(
         "too many options",
-        _add_options("activity", 2),
+        _add_options("activity", 4),
         "structure",
         lambda p: _q("activity")(p) + ".options",
         "11 options; WhatsApp lists hold at most 10 rows",
     ),
     Case(
         "multi question without room for done",
-        _add_options("causes_what", 1),
+        _as_multi_with_options("interest", 3),
         "structure",
-        lambda p: _q("causes_what")(p) + ".options",
+        lambda p: _q("interest")(p) + ".options",
         "also needs one for 'done'",
     ),
     Case(
@@ -576,9 +612,9 @@ CASES = [
     ),
     Case(
         "synonym that is an option number",
-        _append_synonym("en", "age", "a30", "2"),
+        _append_synonym("en", "age", "a18", "2"),
         "en",
-        "questions.age.options.a30.synonyms",
+        "questions.age.options.a18.synonyms",
         "typed, '2' picks option 2 ('a16')",
     ),
 ]

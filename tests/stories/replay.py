@@ -81,9 +81,9 @@ def action_names(
         elif isinstance(reply, Buttons):
             key = texts.get(reply.text)
             name = f"utter_ask_{key}" if key == "consent" else f"utter_{key or 'buttons'}"
-        elif isinstance(reply, Card) and "result" in reply.data:
+        elif isinstance(reply, Card) and "profile" in reply.data.get("result", {}):
             name = "action_show_result"
-        elif isinstance(reply, Card) and "recommendation" in reply.data:
+        elif isinstance(reply, Card) and ("result" in reply.data or "recommendation" in reply.data):
             name = "action_show_recommendations"
         elif isinstance(reply, Text):
             key = texts.get(reply.text)
@@ -110,11 +110,13 @@ def user_event(engine: Engine, state: State, step: dict[str, Any]) -> Event:
     if intent == "affirm":
         if q is not None and q.kind == "multi":
             return Done(q.id)
+        if state.phase == "offer":
+            return Command("nearby_yes")
         return (
             Command("consent_yes") if state.phase in ("consent", "declined") else Command("resume")
         )
     if intent == "deny":
-        return Command("consent_no")
+        return Command("nearby_no") if state.phase == "offer" else Command("consent_no")
     if intent == "choose":
         assert q is not None, "choose outside a question"
         if "place" in entities:

@@ -49,7 +49,7 @@ async def seed(db_url: str) -> tuple[str, str, int]:
         Cohort(3, "completed", campaign="tiny-utrecht", profile="zorgzame"),
         Cohort(8, "completed", campaign="acme", profile="organisator", causes=("nature",)),
         Cohort(6, "completed", campaign="acme", profile="coach", causes=("youth",)),
-        Cohort(2, "completed", campaign="acme", profile="specialist", causes=("animals",)),
+        Cohort(2, "completed", campaign="acme", profile="specialist", causes=("disability",)),
     )
     async with session_scope(db_url) as s:
         for code, owner, company in (
@@ -187,7 +187,7 @@ async def test_dashboard_charts_downloads_and_team(settings: Settings, db_url: s
         assert profiles["organisator"] == 8 and profiles["specialist"] is None
         assert profiles["coach"] is None
         causes = {c["id"]: c["count"] for c in data["causes"]}
-        assert causes["nature"] == 8 and causes["youth"] == 6 and causes["animals"] is None
+        assert causes["nature"] == 8 and causes["youth"] == 6 and causes["disability"] is None
         assert small_counts(data) == []
         html = http.get("/admin/campaigns/acme/team", headers=company)
         assert html.status_code == 200 and "Teamrapport" in html.text

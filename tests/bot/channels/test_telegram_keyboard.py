@@ -52,6 +52,9 @@ async def to_place_question(st: TelegramStack) -> None:
         if location_keyboards(st):
             assert not removals(st)
             return
+        if any(b["callback_data"] == "/nearby/yes" for b in st.user.buttons()):
+            await st.user.tap("/nearby/yes")
+            continue
         await tap_answer(st)
     raise AssertionError("the place question never came")
 

@@ -51,6 +51,9 @@ async def walk_by_taps(st: WhatsAppStack) -> None:
             continue
         if msg["type"] == "interactive" and inter["body"]["text"].startswith("Wil je meer zien"):
             return
+        if msg["type"] == "interactive" and inter["body"]["text"].startswith("Wil je werk bij"):
+            await user.tap("/nearby/yes")
+            continue
         choices = [c for c in user.choices() if c["id"].startswith(("/a/", "/done/"))]
         done = [c for c in choices if c["id"].startswith("/done/")]
         if done:
@@ -93,7 +96,7 @@ async def test_whole_quiz_by_taps_to_recommendations(settings: Settings) -> None
         assert bodies(st)[0].startswith("Hoi!")
         await st.user.tap("/consent/yes")
         first = st.fake.sent(st.user.key)[-1]["interactive"]
-        assert first["type"] == "list" and first["header"]["text"] == "Vraag 1 van 17"
+        assert first["type"] == "button" and first["header"]["text"] == "Vraag 1 van 12"
         await walk_by_taps(st)
         shown = bodies(st)
         assert any(b.startswith("*Jij bent ") for b in shown), shown[-6:]
@@ -121,7 +124,11 @@ async def test_whole_quiz_by_typing(settings: Settings) -> None:
             text = bodies(st)[-1]
             if text.startswith("Wil je meer zien"):
                 break
-            if "postcode" in text.lower():
+            if text.startswith("Wil je werk bij jou in de buurt zien?"):
+                await st.user.say("ja graag")
+            elif text.startswith("Hoe oud ben je?"):
+                await st.user.say("ik ben 34")
+            elif "postcode" in text.lower():
                 await st.user.say("Utrecht")
             elif "Klaar" in json.dumps(st.fake.sent(st.user.key)[-1], ensure_ascii=False):
                 await st.user.say("1 en 3")

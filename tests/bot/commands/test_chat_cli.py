@@ -11,8 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 
-# consent, 10 scored questions, place, hours, days (+Klaar), causes (+Klaar) x2, commitment, age
-ANSWERS = ["1"] + ["1"] * 10 + ["Utrecht", "3", "3", "6", "1", "9", "1", "10", "2", "4"]
+# consent, age (typed numbers are years), the motive and 5 scored questions, yes to nearby
+# work, place, every week, hours, when, interest
+ANSWERS = ["1", "34"] + ["1"] * 6 + ["ja", "Utrecht", "1", "3", "4", "7"]
 
 
 @pytest.mark.slow
@@ -33,7 +34,7 @@ def test_chat_reaches_a_profile_and_local_recommendations(tmp_path: Path, db_url
         timeout=240,
         check=True,
     ).stdout
-    assert "[1/17]" in out and "[17/17]" in out
+    assert "[1/12]" in out and "[12/12]" in out
     assert "Jij bent De " in out, out[-2000:]
     assert "Waarom? Je koos" in out
     assert "km bij je vandaan" in out

@@ -19,7 +19,7 @@ def test_validate_shipped_content() -> None:
     assert result.exit_code == 0, result.output
     assert "OK vrijwilligerskracht" in result.output
     assert "7 profiles" in result.output
-    assert "10 scored + 7 practical questions" in result.output
+    assert "5 scored + 7 practical questions" in result.output
 
 
 def test_validate_accepts_a_language_file_or_folder(tmp_path: Path) -> None:
@@ -50,9 +50,7 @@ def test_validate_reports_file_path_and_problem(tmp_path: Path) -> None:
 def test_validate_json(tmp_path: Path) -> None:
     write_quiz(
         tmp_path,
-        lambda p: p["structure"]["profiles"][0].update(
-            motives={"social": 2, "values": 1, "fun": 1}
-        ),
+        lambda p: p["structure"]["profiles"][0]["activities"].update(fun=1),
     )
     result = runner.invoke(app, ["quiz", "validate", str(tmp_path), "--json"])
     assert result.exit_code == 1
@@ -61,16 +59,16 @@ def test_validate_json(tmp_path: Path) -> None:
     assert data["errors"] == [
         {
             "file": str(tmp_path / file_name("structure")),
-            "path": "profiles[0].motives.fun",
-            "message": "unknown dimension 'fun' (known: values, understanding, social, career, "
-            "protective, enhancement)",
+            "path": "profiles[0].activities.fun",
+            "message": "unknown dimension 'fun' (known: hands_on, social, organising, teaching, "
+            "creative, expert, caring, outdoor, digital)",
         }
     ]
     good = runner.invoke(app, ["quiz", "validate", "--json"])
     assert good.exit_code == 0
     summary = json.loads(good.stdout)
     assert summary["ok"] is True
-    assert summary["quizzes"][0]["scored_questions"] == 10
+    assert summary["quizzes"][0]["scored_questions"] == 5
     assert set(summary["quizzes"][0]["estimated_minutes"]) == {"nl", "en"}
 
 

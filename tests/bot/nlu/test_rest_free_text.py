@@ -38,16 +38,22 @@ def asked(messages: list[dict[str, Any]]) -> str | None:
 
 async def test_free_text_through_the_rest_channel(client: httpx.AsyncClient) -> None:
     await say(client, "/start")
-    assert asked(await say(client, "ja hoor, prima")) == "motive"
-    assert asked(await say(client, "de tweede")) == "gain"
+    assert asked(await say(client, "ja hoor, prima")) == "age"
+    assert asked(await say(client, "ik ben 45")) == "motive"
+    assert asked(await say(client, "de tweede")) == "activity"
     assert asked(await say(client, "wacht, terug")) == "motive"
     english = await say(client, "in English please")
     assert asked(english) == "motive"
     assert any("English" in (m.get("text") or "") for m in english)
-    for _ in range(10):
+    assert asked(await say(client, "to learn something new")) == "activity"
+    for _ in range(5):
         last = await say(client, "skip this one")
-    assert asked(last) == "place"
-    assert asked(await say(client, "I live in Den Bosch")) == "hours"
+    profile = [m for m in last if "result" in (m.get("custom") or {})]
+    assert profile and asked(last) is None  # the profile, then the offer of nearby work
+    assert asked(await say(client, "yes please")) == "place"
+    assert asked(await say(client, "I live in Den Bosch")) == "commitment"
+    assert asked(await say(client, "elke week")) == "hours"
     assert asked(await say(client, "een paar uurtjes")) == "days"
-    assert asked(await say(client, "op zaterdag")) == "causes_who"
-    assert asked(await say(client, "iets met dieren")) == "causes_what"
+    assert asked(await say(client, "op zaterdag")) == "interest"
+    done = await say(client, "iets met dieren")
+    assert any("recommendations" in (m.get("custom") or {}).get("result", {}) for m in done)

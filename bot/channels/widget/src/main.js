@@ -168,7 +168,8 @@ export function mount(o = {}) {
     const buttons = m.buttons.length
       ? h('div', { class: 'cbtns' }, m.buttons.map((b) => h('button', { type: 'button', class: 'cb', on: { click: () => choose(b) } }, b.title)))
       : null;
-    if (m.result) {
+    // The profile's card; the vacancies that follow later carry `result` without a profile.
+    if (m.result && 'profile' in m.result) {
       const p = m.result.profile || {};
       return h(
         'article',
@@ -193,7 +194,8 @@ export function mount(o = {}) {
       'article',
       { class: 'card' },
       m.image ? h('img', { src: m.image, alt: '' }) : null,
-      m.title ? h('h3', {}, m.title) : null,
+      // The vacancies' heading takes focus when they arrive, so it is read out first.
+      m.title ? h('h3', m.result ? { tabindex: '-1' } : {}, m.title) : null,
       m.subtitle ? h('p', { class: 'sub' }, m.subtitle) : null,
       body,
       buttons,
@@ -390,10 +392,16 @@ export function mount(o = {}) {
     // The server erased this person's data: drop the local transcript and the sender id
     // too; only the confirmation is shown, and it is not stored.
     const erased = raw.some((m) => m && m.custom && m.custom.erased);
+    // A test without consent ends like this too: the profile shown earlier stays on screen,
+    // but nothing is kept in the browser.
+    const forgotten = erased && raw.some((m) => m && m.custom && m.custom.forgotten);
     if (erased) {
       S.sender = 'web-' + newId();
       S.pend = [];
-      clear();
+      if (forgotten) {
+        S.log = [];
+        store.save();
+      } else clear();
     }
     const ms = raw.map(normalize).filter(Boolean);
     const q = active && active.multi && active.quiz && active.quiz.question_id;
