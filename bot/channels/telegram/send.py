@@ -2,13 +2,13 @@
 
 The bot talks to `VK_TELEGRAM_API_URL` (the public Bot API, a self-hosted Bot API server, or
 a local fake in tests) through PTB's request layer on aiohttp (`request.AiohttpRequest`).
-The outbox delivery posts each stored call through that same request object: PTB builds the
-parameters and turns error answers into its typed errors, while the Bot's object model (a
-`Message` built from every answer, markups converted back and forth) is skipped: it cost more
-CPU than the whole turn. Pacing follows Telegram's limits: 30 messages/s for the bot, and in
-each private chat about one per second with a short burst allowed (one turn can be 5 calls).
-A `RetryAfter` from Telegram reschedules the call in the outbox after exactly that many
-seconds; timeouts and 5xx retry with backoff; a blocked bot or a bad request is given up.
+The outbox delivery posts each stored call (JSON already) on that same aiohttp session and
+reads the Bot API's error answers itself (`raise_for`): PTB's object model and its parameter
+and error layers cost more CPU per call than the call. Pacing follows Telegram's limits: 30
+messages/s for the bot, and in each private chat about one per second with a short burst
+allowed (one turn can be 5 calls). A 429 with `retry_after` reschedules the call in the outbox
+after exactly that many seconds; timeouts and 5xx retry with backoff; a blocked bot or a bad
+request is given up.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import asyncio
 from collections import OrderedDict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+import aiohttp
 
 from bot.channels.outbox import RetryLater, Undeliverable
 
@@ -116,50 +118,54 @@ def retry_after_seconds(exc: Exception) -> float:
 
 
 class TelegramDelivery:
-    """Performs stored Bot API calls (see `render`) through the bot's request object."""
+    """Performs stored Bot API calls (see `render`) as JSON posts on the bot's aiohttp
+    session (bot.channels.telegram.request)."""
 
     channel = "telegram"
 
     def __init__(self, bot: ExtBot[None], pacing: Pacing | None = None) -> None:
+        from bot.channels.telegram.request import AiohttpRequest
+
+        if not isinstance(bot.request, AiohttpRequest):
+            raise TypeError("the outbox delivers through AiohttpRequest (build_bot)")
         self.bot = bot
+        self.request: AiohttpRequest = bot.request
         self.pacing = pacing or Pacing()
 
     async def deliver(self, chat_id: str, op: dict[str, Any]) -> None:
-        from telegram.error import (
-            BadRequest,
-            ChatMigrated,
-            Forbidden,
-            InvalidToken,
-            NetworkError,
-            RetryAfter,
-            TelegramError,
-        )
-        from telegram.request import RequestData
-        from telegram.request._requestparameter import RequestParameter
-
         endpoint = ENDPOINTS.get(op["method"])
         if endpoint is None:
             raise Undeliverable(f"unknown Telegram call {op['method']!r}")
-        data = RequestData(
-            [RequestParameter.from_input(k, v) for k, v in op["kwargs"].items() if v is not None]
-        )
+        payload = {k: v for k, v in op["kwargs"].items() if v is not None}
         await self.pacing.wait(chat_id)
         try:
-            await self.bot.request.post(f"{self.bot.base_url}/{endpoint}", request_data=data)
-        except RetryAfter as exc:
-            raise RetryLater("429 retry after", retry_after_seconds(exc)) from exc
-        except BadRequest as exc:
-            if any(h in exc.message.lower() for h in _HARMLESS):
-                return
-            raise Undeliverable(f"bad request: {exc.message}") from exc
-        except Forbidden as exc:
-            raise Undeliverable(f"forbidden: {exc.message}") from exc
-        except ChatMigrated as exc:
-            raise Undeliverable(f"chat migrated to {exc.new_chat_id}") from exc
-        except InvalidToken as exc:
-            # A configuration problem: keep the messages until the token is fixed.
-            raise RetryLater(f"token rejected: {exc.message}", 60.0) from exc
-        except NetworkError as exc:  # timeouts, 5xx, connection refused
-            raise RetryLater(f"network: {exc.message}") from exc
-        except TelegramError as exc:
-            raise RetryLater(f"telegram: {exc.message}") from exc
+            url = f"{self.bot.base_url}/{endpoint}"
+            status, answer = await self.request.post_json(url, payload)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RetryLater(f"network: {exc!r}") from exc
+        if isinstance(answer, dict) and answer.get("ok") is True:
+            return
+        raise_for(status, answer)
+
+
+def raise_for(status: int, answer: Any) -> None:
+    """The Bot API's error answer as the outbox's outcome (what PTB's typed errors said)."""
+    answer = answer if isinstance(answer, dict) else {}
+    code = answer.get("error_code") if isinstance(answer.get("error_code"), int) else status
+    description = str(answer.get("description") or f"HTTP {status}")
+    parameters = answer.get("parameters") if isinstance(answer.get("parameters"), dict) else {}
+    retry_after = parameters.get("retry_after")
+    if code == 429 or isinstance(retry_after, int | float):
+        seconds = float(retry_after) if isinstance(retry_after, int | float) else 1.0
+        raise RetryLater("429 retry after", seconds)
+    if parameters.get("migrate_to_chat_id") is not None:
+        raise Undeliverable(f"chat migrated to {parameters['migrate_to_chat_id']}")
+    if code == 400:
+        if any(h in description.lower() for h in _HARMLESS):
+            return
+        raise Undeliverable(f"bad request: {description}")
+    if code == 403:
+        raise Undeliverable(f"forbidden: {description}")
+    if code in (401, 404):  # a configuration problem: keep the messages until the token is fixed
+        raise RetryLater(f"token rejected: {description}", 60.0)
+    raise RetryLater(f"telegram: {description}")  # 5xx, or an answer we cannot read
