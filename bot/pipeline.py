@@ -34,6 +34,7 @@ from quiz.effects import (
     EraseData,
     ForgetAfterResult,
     Lead,
+    LeadAnswer,
     NeedRecommendations,
     Track,
 )
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from bot.campaigns import CampaignDirectory
     from bot.config import Settings
     from bot.flood import FloodControl
-    from bot.store.turns import OutboxInsert, TurnDatabase, Tx
+    from bot.store.turns import LeadInsert, OutboxInsert, TurnDatabase, Tx
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,8 @@ class _Turn:
     # The question on screen before this message (for renderers; None for a new conversation).
     question_before: Question | None = None
     tracks: list[Track] = field(default_factory=list)
-    leads: list[str] = field(default_factory=list)
+    leads: list[Lead] = field(default_factory=list)
+    lead_answers: list[LeadAnswer] = field(default_factory=list)
     consent: bool = False
     erase: bool = False
     # No consent and the result is out: remove the conversation, deliver the replies.
@@ -307,6 +309,8 @@ class Pipeline:
         else:
             state = State.from_dict(conv["state"])
             engine = self.engine_for(state)
+        # Telegram and WhatsApp can write first: the hand-off may offer "through this chat".
+        state.chat = inbound.channel in CHAT_CHANNELS
         understand = self.understanders.get(engine.quiz.id, self.understand)
         turn = _Turn(state=state, channel=inbound.channel, engine=engine, understand=understand)
         if conv is not None:
@@ -350,12 +354,15 @@ class Pipeline:
                 turn.erase = True
                 turn.tracks.clear()
                 turn.leads.clear()
+                turn.lead_answers.clear()
                 turn.consent = False
             elif isinstance(effect, ForgetAfterResult):
                 turn.forget = True
                 turn.leads.clear()
             elif isinstance(effect, Lead):
-                turn.leads.append(effect.vacancy_id)
+                turn.leads.append(effect)
+            elif isinstance(effect, LeadAnswer):
+                turn.lead_answers.append(effect)
 
     async def _recommend(
         self, need: NeedRecommendations, channel: str
@@ -435,7 +442,11 @@ class Pipeline:
                     (t.name, t.data, _str_or_none(t.data.get("question"))) for t in turn.tracks
                 ],
                 consent_quiz=st.quiz_id if turn.consent else None,
-                leads=turn.leads,
+                leads=[_lead_row(lead, inbound.channel, outbound) for lead in turn.leads],
+                lead_answers=[
+                    (a.lead_id, LEAD_ANSWERS.get((a.question, a.answer), a.answer))
+                    for a in turn.lead_answers
+                ],
                 key=key,
                 replies_json=replies_json,
                 outbox=rows,
@@ -488,12 +499,47 @@ class Pipeline:
         ]
 
 
+# Follow-up answers as the lead's volunteer status (bot.leads reads them).
+LEAD_ANSWERS: dict[tuple[str, str], str] = {
+    ("c", "yes"): "contacted",
+    ("c", "notyet"): "no_contact",
+    ("c", "other"): "looking_else",
+    ("s", "yes"): "started",
+    ("s", "no"): "not_started",
+    ("s", "notyet"): "not_yet_started",
+}
+# Channels that can write to a person first (follow-ups, the organisation's chat message).
+CHAT_CHANNELS: dict[str, str] = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
+
+
+def _lead_row(lead: Lead, channel: str, outbound: Outbound | None) -> LeadInsert:
+    """The lead as stored: the contact details only with consent, and then the chat to send
+    follow-ups to (the consent question says so)."""
+    from bot.store.turns import LeadInsert
+
+    if not lead.share:
+        return LeadInsert(lead.vacancy_id, "no" if lead.share is False else None, lang=lead.lang)
+    c = lead.contact
+    return LeadInsert(
+        lead.vacancy_id,
+        "yes",
+        contact_name=c.get("name") or None,
+        contact_email=c.get("email") or None,
+        contact_phone=c.get("phone") or None,
+        contact_chat=CHAT_CHANNELS.get(channel) if c.get("chat") else None,
+        contact_message=c.get("message") or None,
+        chat_id=outbound.chat_id if outbound is not None else None,
+        lang=lead.lang,
+    )
+
+
 def installation_of(settings: Settings) -> Installation:
     """What the privacy texts name, from the settings (the quiz package reads none)."""
     return Installation(
         controller=settings.controller_name,
         privacy_url=settings.privacy_url or settings.public_url.rstrip("/") + "/privacy",
         retention_days=settings.retention_days,
+        followup_days=settings.followup_contact_days,
     )
 
 

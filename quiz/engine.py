@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from quiz import handoff
 from quiz.effects import (
     ConsentGiven,
     Effect,
     EraseData,
     ForgetAfterResult,
-    Lead,
     NeedRecommendations,
     Track,
 )
@@ -55,6 +55,9 @@ class Installation:
     controller: str = "de organisatie achter deze test"
     privacy_url: str = ""
     retention_days: int = 180
+    # Working days within which an organisation should answer a lead (the promise after
+    # "Ik wil helpen", and when the person is asked whether it worked out).
+    followup_days: int = 3
 
     def values(self) -> dict[str, Any]:
         return {
@@ -84,6 +87,15 @@ class State:
     more_available: bool = False
     misses: int = 0
     stopped_phase: str | None = None
+    # The hand-off after "Ik wil helpen" (quiz.handoff): the open step, the leads passed on,
+    # follow-ups asked and not yet answered (by lead id), and follow-ups waiting for the next
+    # visit on a channel that cannot write first. `chat`: the app says this chat can be
+    # written to later (Telegram, WhatsApp).
+    chat: bool = False
+    handoff: dict[str, Any] | None = None
+    leads: list[str] = field(default_factory=list)
+    followups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inbox: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         # Same result as dataclasses.asdict (a deep copy), at a fraction of its cost: this
@@ -140,7 +152,10 @@ class Engine:
             st.quiz_id = self.quiz.id
         st.lang = self._lang(st.lang)
         out = _Out()
-        self._dispatch(st, event, out)
+        if not (
+            handoff.deliver_inbox(self, st, event, out) or handoff.handle(self, st, event, out)
+        ):
+            self._dispatch(st, event, out)
         return out.step(st)
 
     # ------------------------------------------------------------------ dispatch
@@ -228,8 +243,10 @@ class Engine:
         lang = self._lang(event.lang or st.lang)
         campaign = event.campaign or st.campaign
         consent = st.consent
+        kept = _kept(st)
         fresh = self.new_state(lang)
         st.__dict__.update(fresh.__dict__)
+        st.__dict__.update(kept)
         st.campaign = campaign
         st.consent = consent
         out.track("started_chat", campaign=campaign, lang=lang)
@@ -481,9 +498,7 @@ class Engine:
                 out.track("more_info")
                 out.reply(ctx.vacancy_details(rec))
                 return
-            out.effect(Lead(vacancy_id=event.vacancy_id))
-            out.track("want_to_help")
-            out.reply(ctx.contact_details(rec))
+            handoff.begin(self, st, rec, out)
             return
         if event is Command.BACK and st.history:
             # Go back into the quiz from the result.
@@ -502,6 +517,22 @@ class Engine:
         st.__dict__.update(self.new_state(lang).__dict__)
         st.campaign = campaign
 
+    # ------------------------------------------------------------------ for quiz.handoff
+
+    def followup_days(self) -> int:
+        return self.installation.followup_days
+
+    def contact_details(self, st: State, rec: dict[str, Any]) -> Reply:
+        return self._ctx(st).contact_details(rec)
+
+    def recommendation_card(self, st: State, rec: dict[str, Any]) -> Reply:
+        return self._ctx(st).recommendation_card(rec)
+
+    def finished_hint(self, st: State, out: handoff.Out) -> None:
+        if st.phase == "result":
+            assert isinstance(out, _Out)
+            self._finished_hint(st, out)
+
     def _finished_hint(self, st: State, out: _Out) -> None:
         buttons = [Button(self.t(st, "restart"), encode(Command.RESTART))]
         if st.more_available:
@@ -510,8 +541,10 @@ class Engine:
 
     def _restart(self, st: State, out: _Out) -> None:
         consent, campaign, lang = st.consent, st.campaign, st.lang
+        kept = _kept(st)
         fresh = self.new_state(lang)
         st.__dict__.update(fresh.__dict__)
+        st.__dict__.update(kept)
         st.campaign = campaign
         st.consent = consent
         out.track("restarted")
@@ -695,6 +728,17 @@ class Engine:
         if key in PRIVACY_KEYS:
             values = {**self.installation.values(), **values}
         return self.quiz.t(st.lang, key, **values)
+
+
+def _kept(st: State) -> dict[str, Any]:
+    """What a new start keeps: the hand-off's leads and follow-ups belong to the person, not
+    to one round of the test."""
+    return {
+        "chat": st.chat,
+        "leads": list(st.leads),
+        "followups": _plain(st.followups),
+        "inbox": _plain(st.inbox),
+    }
 
 
 def options_for_value(q: Question, value: Any) -> list[str]:

@@ -127,4 +127,49 @@ def build_router(settings: Settings) -> APIRouter:
             f"/l/{token}?lang={lang}&done={status}", status_code=303, headers=page.HEADERS
         )
 
+    @router.get("/l/a/{token}")
+    async def show_answer(request: Request, token: str) -> Response:
+        """A follow-up's answer from the volunteer's e-mail: a GET only shows it (mail
+        scanners open links), the button posts it."""
+        return await answer_page(request, token, post=False)
+
+    @router.post("/l/a/{token}")
+    async def give_answer(request: Request, token: str) -> Response:
+        return await answer_page(request, token, post=True)
+
+    async def answer_page(request: Request, token: str, post: bool) -> Response:
+        from bot.leads.followups import tell
+        from bot.store.db import get_engine
+        from quiz.protocol import FollowUpAnswer
+
+        lang = page.lang_of(request.query_params.get("lang"))
+        try:
+            opened = links.read_answer_token(settings, token)
+        except links.Expired:
+            return plain(lang, "expired", 410)
+        except links.Invalid:
+            return plain(lang, "invalid", 404)
+        async with get_engine(settings.database_url).connect() as conn:
+            lead = await leads.get_view(conn, opened.lead_id)
+        if lead is None or links.tag(lead.conversation_id) != opened.tag:
+            return plain(lang, "answer_gone", 410)
+        lang = page.lang_of(lead.lang)
+        t = page.texts(lang)
+        label = t.get(f"answer_{opened.question}_{opened.answer}", opened.answer)
+        done = None
+        if post:
+            event = FollowUpAnswer(lead.id, opened.question, opened.answer)
+            await tell(settings, lead, event, clock.now())
+            done = t["answer_done"]
+        body = page.render(
+            "answer.html",
+            lang=lang,
+            t=t,
+            heading=t["answer_title"].format(organisation=lead.organisation_name),
+            label=label,
+            done=done,
+            action=f"/l/a/{token}",
+        )
+        return HTMLResponse(body, headers=page.HEADERS)
+
     return router
