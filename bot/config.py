@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     followup_started_days: int = 21
     whatsapp_template_contact: str = "vk_followup_contact"
     whatsapp_template_started: str = "vk_followup_started"
+    whatsapp_template_message: str = "vk_organisation_message"
     whatsapp_template_languages: dict[str, str] = Field(
         default_factory=lambda: {"nl": "nl", "en": "en"}
     )

@@ -31,6 +31,7 @@ from quiz.protocol import (
     HandOff,
     Info,
     Language,
+    OrganisationMessage,
     Recommendations,
     Start,
     WantToHelp,
@@ -74,6 +75,7 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "handoff_declined": frozenset(),
     "handoff_cancelled": frozenset(),
     "handoff_keep_going": frozenset(),
+    "handoff_org_message": frozenset({"organisation", "vacancy", "text"}),
     "followup_contact": frozenset({"organisation", "vacancy", "name"}),
     "followup_yes": frozenset(),
     "followup_not_yet": frozenset(),
@@ -211,6 +213,18 @@ def handle(host: Host, st: Any, event: Event, out: Out) -> bool:
         return True
     if isinstance(event, FollowUpAnswer):
         _answer(host, st, event, out)
+        return True
+    if isinstance(event, OrganisationMessage):
+        out.track("organisation_message")
+        out.say(
+            host.t(
+                st,
+                "handoff_org_message",
+                organisation=event.organisation,
+                vacancy=event.title,
+                text=event.text,
+            )
+        )
         return True
     if isinstance(event, Recommendations) and (st.handoff or {}).get("step") == "next":
         _next_vacancy(host, st, event, out)
@@ -544,7 +558,7 @@ def _next_vacancy(host: Host, st: Any, event: Recommendations, out: Out) -> None
 def deliver_inbox(host: Host, st: Any, event: Event, out: Out) -> bool:
     """Follow-ups kept for a channel that cannot be written to first (REST, the widget) are
     shown on the person's next message, instead of whatever that message would have done."""
-    if not st.inbox or isinstance(event, FollowUpAnswer | FollowUp | HandOff):
+    if not st.inbox or isinstance(event, FollowUpAnswer | FollowUp | HandOff | OrganisationMessage):
         return False
     if event in (Command.DELETE_DATA, Command.MY_DATA):
         return False

@@ -151,6 +151,16 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class OrganisationMessage:
+    """The organisation wrote to a person who chose "through this chat" (from its lead page,
+    never on the wire)."""
+
+    organisation: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
 class FreeText:
     """Text nothing understood; the engine records it only where a question asks for text."""
 
@@ -189,6 +199,7 @@ Event = (
     | HandOff
     | FollowUpAnswer
     | FollowUp
+    | OrganisationMessage
     | FreeText
     | Value
     | Recommendations
@@ -288,6 +299,7 @@ __all__ = [
     "Info",
     "Keyword",
     "Language",
+    "OrganisationMessage",
     "Recommendations",
     "Start",
     "Value",

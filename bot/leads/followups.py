@@ -190,7 +190,7 @@ def _render(
     """Outbox operations for a chat channel (none: keep it for the next visit), and the end
     of the WhatsApp service window they were rendered for."""
     from bot.jobs.store import as_utc
-    from quiz.protocol import FollowUp
+    from quiz.protocol import FollowUp, OrganisationMessage
 
     if not lead.chat_id or not replies:
         return [], None
@@ -211,6 +211,8 @@ def _render(
             return whatsapp_render.render(replies, lang, settings.public_url), window
         if isinstance(event, FollowUp):
             return [template_op(settings, event, lang)], None
+        if isinstance(event, OrganisationMessage):
+            return [message_template_op(settings, event, lang)], None
     return [], None
 
 
@@ -238,6 +240,29 @@ def template_op(settings: Settings, event: Any, lang: str) -> dict[str, Any]:
             for answer in FOLLOW_UP_ANSWERS[event.question]
         ],
     }
+
+
+def message_template_op(settings: Settings, event: Any, lang: str) -> dict[str, Any]:
+    """The organisation's message as the approved template: {{1}} organisation, {{2}} vacancy,
+    {{3}} the message (one line: template parameters take no line breaks)."""
+    languages = settings.whatsapp_template_languages
+    code = languages.get(lang) or languages.get(settings.default_language) or lang
+    return {
+        "type": "template",
+        "name": settings.whatsapp_template_message,
+        "language": code,
+        "body": [event.organisation or "-", event.title or "-", " ".join(event.text.split())],
+    }
+
+
+async def relay(settings: Settings, lead: LeadView, text: str, now: datetime) -> str:
+    """The organisation's message from its lead page, into the chat the person chose."""
+    from quiz.protocol import OrganisationMessage
+
+    if not lead.contact.get("chat") or not lead.chat_id:
+        return "no chat"
+    event = OrganisationMessage(lead.organisation_name, lead.vacancy_title, text.strip())
+    return await tell(settings, lead, event, now)
 
 
 async def _mail(settings: Settings, lead: LeadView, event: Event) -> str:

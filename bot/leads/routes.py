@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from bot.leads.store import LeadView
 
 MAX_FORM_BYTES = 1024
+MAX_MESSAGE_CHARS = 1000
+MAX_MESSAGE_BYTES = 16 * 1024
 
 
 def _fields(lang: str, lead: LeadView) -> list[tuple[str, str, str | None]]:
@@ -103,7 +105,21 @@ def build_router(settings: Settings) -> APIRouter:
             fields=_fields(lang, lead),
             answers=[(a, t[a], "" if a == "contacted" else "secondary") for a in ANSWERS],
             action=f"/l/{token}?lang={lang}",
-            done=t["thanks"].format(status=t[done]) if done in ANSWERS else None,
+            done=(
+                t["message_sent"]
+                if done == "sent"
+                else t["thanks"].format(status=t[done])
+                if done in ANSWERS
+                else None
+            ),
+            chat=(
+                t["message_hint"].format(
+                    name=lead.contact.get("name") or "-", chat=lead.contact["chat"]
+                )
+                if lead.contact.get("chat")
+                else None
+            ),
+            message_action=f"/l/{token}/message?lang={lang}",
             other_lang_code="en" if lang == "nl" else "nl",
         )
 
@@ -125,6 +141,31 @@ def build_router(settings: Settings) -> APIRouter:
             await leads.answer(conn, found, status, clock.now())
         return RedirectResponse(
             f"/l/{token}?lang={lang}&done={status}", status_code=303, headers=page.HEADERS
+        )
+
+    @router.post("/l/{token}/message")
+    async def message(request: Request, token: str) -> Response:
+        """A message to a person who chose "through this chat": it arrives in their chat,
+        and counts as the organisation's answer ("Contact opgenomen")."""
+        from bot.leads.followups import relay
+        from bot.store.db import get_engine
+
+        lang = page.lang_of(request.query_params.get("lang"))
+        body = await request.body()
+        if len(body) > MAX_MESSAGE_BYTES:
+            return Response(status_code=413)
+        text = (parse_qs(body.decode("utf-8", "replace")).get("message") or [""])[0].strip()
+        found = await open_lead(token, lang)
+        if isinstance(found, Response):
+            return found
+        if not text or len(text) > MAX_MESSAGE_CHARS or not found.contact.get("chat"):
+            return Response("no message", status_code=400, headers=page.HEADERS)
+        await relay(settings, found, text, clock.now())
+        if found.first_response_at is None:
+            async with get_engine(settings.database_url).begin() as conn:
+                await leads.answer(conn, found, "contacted", clock.now())
+        return RedirectResponse(
+            f"/l/{token}?lang={lang}&done=sent", status_code=303, headers=page.HEADERS
         )
 
     @router.get("/l/a/{token}")

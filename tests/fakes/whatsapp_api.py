@@ -125,6 +125,7 @@ class FakeGraph:
         default_factory=lambda: {
             "vk_followup_contact": {"nl", "en"},
             "vk_followup_started": {"nl", "en"},
+            "vk_organisation_message": {"nl", "en"},
         }
     )
 

@@ -141,7 +141,20 @@ async def test_telegram_hand_off_follow_up_and_escalation(
         [escalation] = sink.to(await centre_email(url, lead))
         assert "nog geen contact" in text_of(escalation)
 
-        await organisation_taps_contacted(st, body)
+        # "Through this chat": the organisation writes on its lead page, the message arrives
+        # in the person's Telegram chat, and that is the organisation's answer.
+        link = LINK.search(body)
+        assert link is not None
+        page = await st.http.get(link.group(1))
+        assert "Stuur een bericht via de chat" in page.text and "<script" not in page.text
+        sent = await st.http.post(
+            f"{link.group(1)}/message", data={"message": "Hoi Sanne! Bel ons: 030 123 4567."}
+        )
+        assert sent.status_code == 303
+        await st.settle()
+        relayed = tg_texts(st)[-1]
+        assert relayed.startswith("Bericht van ") and "Bel ons: 030 123 4567." in relayed
+        assert "is verstuurd" in (await st.http.get(sent.headers["location"])).text
         stages = await funnel(url, "telegram")
         assert stages["want_to_help"] == 1
         assert stages["lead_delivered"] == 1
@@ -205,8 +218,9 @@ async def test_whatsapp_follow_up_outside_the_window_is_a_template(
         assert any(t == "Misschien past dit werk bij je:" for t in texts)
         await run_due(st.settings, plus3)
         assert sink.to(await centre_email(url, lead))
+        await organisation_taps_contacted(st, text_of(mail))
         stages = await funnel(url, "whatsapp")
-        assert stages["lead_delivered"] == 1
+        assert stages["lead_delivered"] == 1 and stages["organisation_responded"] == 1
 
 
 async def test_erasure_withdraws_the_lead_and_cancels_the_follow_ups(
