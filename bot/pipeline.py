@@ -36,6 +36,7 @@ from quiz.effects import (
     Lead,
     LeadAnswer,
     NeedRecommendations,
+    ShareCard,
     Track,
 )
 from quiz.engine import Engine, Installation, State, Step
@@ -93,6 +94,8 @@ class _Turn:
     replies: list[Reply] = field(default_factory=list)
     # The question on screen before this message (for renderers; None for a new conversation).
     question_before: Question | None = None
+    # The organisation whose widget or campaign brought the person (its colours on cards).
+    org: str | None = None
     tracks: list[Track] = field(default_factory=list)
     leads: list[Lead] = field(default_factory=list)
     lead_answers: list[LeadAnswer] = field(default_factory=list)
@@ -313,6 +316,7 @@ class Pipeline:
         state.chat = inbound.channel in CHAT_CHANNELS
         understand = self.understanders.get(engine.quiz.id, self.understand)
         turn = _Turn(state=state, channel=inbound.channel, engine=engine, understand=understand)
+        turn.org = (conv or {}).get("org") or meta.get("org")
         if conv is not None:
             turn.question_before = engine.current_question(state)
         if conv is None or meta.get("start") or understand.is_start(inbound):
@@ -363,6 +367,19 @@ class Pipeline:
                 turn.leads.append(effect)
             elif isinstance(effect, LeadAnswer):
                 turn.lead_answers.append(effect)
+            elif isinstance(effect, ShareCard):
+                from bot import share
+
+                turn.replies.extend(
+                    share.replies(
+                        self.settings,
+                        turn.engine.quiz,
+                        turn.channel,
+                        effect.profile_id,
+                        effect.lang,
+                        turn.org,
+                    )
+                )
 
     async def _recommend(
         self, need: NeedRecommendations, channel: str

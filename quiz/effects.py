@@ -68,6 +68,22 @@ class LeadAnswer:
     answer: str
 
 
+@dataclass(frozen=True)
+class ShareCard:
+    """ "Deel je kracht": the app adds the profile's result card and the invitation link (it
+    knows the channel, the server's address and the organisation's colours)."""
+
+    profile_id: str
+    lang: str
+
+
 Effect = (
-    Track | NeedRecommendations | ConsentGiven | EraseData | ForgetAfterResult | Lead | LeadAnswer
+    Track
+    | NeedRecommendations
+    | ConsentGiven
+    | EraseData
+    | ForgetAfterResult
+    | Lead
+    | LeadAnswer
+    | ShareCard
 )

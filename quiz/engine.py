@@ -17,6 +17,7 @@ from quiz.effects import (
     EraseData,
     ForgetAfterResult,
     NeedRecommendations,
+    ShareCard,
     Track,
 )
 from quiz.messages import Button, Buttons, Card, QuizMeta, Reply, Text
@@ -31,6 +32,7 @@ from quiz.protocol import (
     Info,
     Language,
     Recommendations,
+    Share,
     Start,
     Value,
     WantToHelp,
@@ -166,6 +168,9 @@ class Engine:
             return
         if isinstance(event, Language) or event in (Command.MY_DATA, Command.DELETE_DATA):
             self._global(st, event, out)
+            return
+        if isinstance(event, Share):
+            self._share(st, event, out)
             return
         if st.phase == "new":
             self._start(st, Start(), out)
@@ -474,7 +479,10 @@ class Engine:
                     "recommendations_shown", count=len(items), offset=event.offset, first=first
                 )
             if first:
-                for reply in render_result(ctx, st.result, items):
+                replies = render_result(ctx, st.result, items)
+                if st.result:  # "Deel je kracht" just before the closing question
+                    replies.insert(len(replies) - 1, self._share_offer(st))
+                for reply in replies:
                     out.reply(reply)
             else:
                 if not items:
@@ -508,6 +516,21 @@ class Engine:
             self._command_while_asking(st, last or self.quiz.questions[0], Command.BACK, out)
             return
         self._finished_hint(st, out)
+
+    def _share_offer(self, st: State) -> Reply:
+        assert st.result is not None
+        payload = encode(Share(str(st.result["primary"])))
+        return Buttons(
+            text=self.t(st, "share_offer"),
+            buttons=(Button(self.t(st, "share_button"), payload),),
+        )
+
+    def _share(self, st: State, event: Share, out: _Out) -> None:
+        if self.quiz.profile(event.profile_id) is None:
+            self._not_understood(st, out)
+            return
+        out.track("result_shared", profile=event.profile_id)
+        out.effect(ShareCard(event.profile_id, st.lang))
 
     def _forget(self, st: State, out: _Out) -> None:
         """No consent: the result is out, so the answers go (the app deletes every row)."""

@@ -92,6 +92,11 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "followup_started_not_yet": frozenset(),
     "followup_answered": frozenset(),
     "welcome_back": frozenset(),
+    "share_offer": frozenset(),
+    "share_button": frozenset(),
+    "share_text": frozenset({"link"}),
+    "share_download": frozenset({"square", "wide"}),
+    "share_alt": frozenset({"name"}),
 }
 BUTTON_KEYS: tuple[str, ...] = (
     "handoff_how_chat",
@@ -106,6 +111,7 @@ BUTTON_KEYS: tuple[str, ...] = (
     "followup_not_yet",
     "followup_no",
     "followup_other",
+    "share_button",
 )
 
 

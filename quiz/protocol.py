@@ -151,6 +151,14 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class Share:
+    """ "Deel je kracht": share the result card of a profile with a link that invites others.
+    Payload `/share/<profile>` (no state needed: it works after a no-consent result too)."""
+
+    profile_id: str
+
+
+@dataclass(frozen=True)
 class OrganisationMessage:
     """The organisation wrote to a person who chose "through this chat" (from its lead page,
     never on the wire)."""
@@ -200,6 +208,7 @@ Event = (
     | FollowUpAnswer
     | FollowUp
     | OrganisationMessage
+    | Share
     | FreeText
     | Value
     | Recommendations
@@ -243,6 +252,8 @@ def encode(event: Event) -> str:
         return f"/h/{event.step}/{event.value}"
     if isinstance(event, FollowUpAnswer):
         return f"/f/{event.lead_id}/{event.question}/{event.answer}"
+    if isinstance(event, Share):
+        return f"/share/{event.profile_id}"
     if isinstance(event, FreeText):
         return event.text
     raise ValueError(f"{type(event).__name__} has no payload")
@@ -272,6 +283,8 @@ def decode_payload(raw: str) -> Event | None:
             return Info(arg)
         if arg and kind == "help":
             return WantToHelp(arg)
+        if arg and kind == "share":
+            return Share(arg)
     if len(parts) == 4 and parts[0] == "" and parts[1] == "a" and parts[2] and parts[3]:
         return Answer(parts[2], (parts[3],))
     if len(parts) == 4 and parts[0] == "" and parts[1] == "h" and parts[2] and parts[3]:
@@ -301,6 +314,7 @@ __all__ = [
     "Language",
     "OrganisationMessage",
     "Recommendations",
+    "Share",
     "Start",
     "Value",
     "WantToHelp",

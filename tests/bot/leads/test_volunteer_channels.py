@@ -222,6 +222,20 @@ async def test_whatsapp_follow_up_outside_the_window_is_a_template(
         stages = await funnel(url, "whatsapp")
         assert stages["lead_delivered"] == 1 and stages["organisation_responded"] == 1
 
+        # "Deel je kracht": the result card as a WhatsApp image, and the invitation.
+        offer = next(
+            b["reply"]["id"]
+            for m in st.fake.sent(user.key)
+            for b in m.get("interactive", {}).get("action", {}).get("buttons", [])
+            if b["reply"]["id"].startswith("/share/")
+        )
+        await user.tap(offer)
+        image, invite = st.fake.sent(user.key)[-2:]
+        assert image["type"] == "image" and "/cards/" in image["image"]["link"]
+        assert "size=square" in image["image"]["link"]
+        assert "https://vk.example.org/c/vriend" in wa_text(invite)
+        assert st.fake.rejected == []
+
 
 async def test_erasure_withdraws_the_lead_and_cancels_the_follow_ups(
     mail_settings: Settings, smtp_sink: tuple[Sink, int]
