@@ -152,6 +152,10 @@ async def tell(settings: Settings, lead: LeadView, event: Event, now: datetime) 
                     tx, channel, lead.chat_id, ops, lead.conversation_id, window_ends_at=window
                 )
                 where = channel if window or channel != "whatsapp" else "whatsapp template"
+                if where == "whatsapp template":
+                    # Kept for the next message too, should the template not be approved
+                    # (an answer from the template removes it: quiz.handoff).
+                    new_state.inbox.extend(reply_to_dict(r) for r in step.replies)
             else:
                 new_state.inbox.extend(reply_to_dict(r) for r in step.replies)
                 where = "next visit"
