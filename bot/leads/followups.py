@@ -144,7 +144,7 @@ async def tell(settings: Settings, lead: LeadView, event: Event, now: datetime) 
             state = State.from_dict(_loads(row[0]))
             channel = str(row[1])
             engine = Engine(_quiz(settings, state.quiz_id), installation_of(settings))
-            step = engine.step(state, event)
+            step = await _step(settings, engine, state, event)
             ops, window = _render(settings, lead, channel, step.replies, event, row[2], now)
             new_state = step.state
             if ops and lead.chat_id:
@@ -180,6 +180,41 @@ async def tell(settings: Settings, lead: LeadView, event: Event, now: datetime) 
     if where == "next visit" and lead.contact.get("email") and isinstance(event, FollowUp):
         where += ", " + await _mail(settings, lead, event)
     return where
+
+
+async def _step(settings: Settings, engine: Any, state: Any, event: Event) -> Any:
+    """engine.step, answering its requests for recommendations (after "Nog niet" from the
+    e-mail's link, the next visit shows the next fitting vacancy too)."""
+    from quiz.effects import NeedRecommendations
+    from quiz.engine import Step
+    from quiz.protocol import Recommendations
+
+    step = engine.step(state, event)
+    replies, effects = list(step.replies), list(step.effects)
+    for effect in list(effects):
+        if not isinstance(effect, NeedRecommendations):
+            continue
+        try:
+            items, more = await _recommender(settings)(
+                dict(effect.query), effect.offset, effect.limit
+            )
+        except Exception:  # the answer is recorded all the same
+            items, more = [], False
+        step = engine.step(step.state, Recommendations(tuple(items), effect.offset, more))
+        replies += step.replies
+        effects += step.effects
+    return Step(step.state, tuple(replies), tuple(effects))
+
+
+_recommenders: dict[str, Any] = {}
+
+
+def _recommender(settings: Settings) -> Any:
+    from bot.recommender import Recommender
+
+    if settings.database_url not in _recommenders:
+        _recommenders[settings.database_url] = Recommender(settings)
+    return _recommenders[settings.database_url]
 
 
 def _render(

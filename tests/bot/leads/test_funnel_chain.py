@@ -5,8 +5,10 @@ Follow-ups on the web wait for the next visit and come by e-mail."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 
@@ -20,6 +22,7 @@ from bot.pipeline import Inbound, Pipeline
 from bot.recommender import Recommender
 from bot.store.db import session_scope
 from quiz.messages import Buttons, Reply
+from tests.bot.commands.test_jobs_cli import _cli
 from tests.bot.leads import seed
 from tests.bot.leads.conftest import Sink, text_of
 from tests.bot.leads.test_webhook import Receiver
@@ -57,7 +60,7 @@ async def hand_off(pipeline: Pipeline, sender: str, email: str, share: bool = Tr
 
 
 async def test_quiz_to_organisation_responded(
-    mail_settings: Settings, smtp_sink: tuple[Sink, int]
+    mail_settings: Settings, smtp_sink: tuple[Sink, int], tmp_path: Path
 ) -> None:
     from bot.app import create_app
 
@@ -109,7 +112,13 @@ async def test_quiz_to_organisation_responded(
     assert stages["want_to_help"] == PEOPLE + 1
     assert stages["lead_delivered"] == PEOPLE
     assert stages["organisation_responded"] == PEOPLE
-    assert report.to_dict()["stages"][0]["name"] == "entries"
+    # The same through the command line, as operators read it.
+    printed = _cli(
+        mail_settings, tmp_path, "report", "funnel", "--campaign", "radio", "--format", "json"
+    )
+    assert printed.returncode == 0, printed.stderr
+    counted = {s["name"]: s["count"] for s in json.loads(printed.stdout)["stages"]}
+    assert counted["organisation_responded"] == PEOPLE and counted["lead_delivered"] == PEOPLE
 
 
 async def test_web_follow_up_waits_for_the_next_visit_and_comes_by_email(
@@ -159,6 +168,7 @@ async def test_web_follow_up_waits_for_the_next_visit_and_comes_by_email(
     visit = await pipeline.handle(Inbound("rest", "web-person", text="hallo"))
     said = _text(visit.replies)
     assert "Welkom terug" in said and "Sorry dat Buurthuis De Linde" in said
+    assert "Misschien past dit werk bij je:" in said
     assert not [r for r in visit.replies if isinstance(r, Buttons) and "/f/" in str(r.buttons)]
 
     # +3 weeks: "Ben je begonnen?" answered in the chat: the funnel's last stage.
