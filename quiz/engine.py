@@ -552,9 +552,12 @@ class Engine:
         return self._ctx(st).recommendation_card(rec)
 
     def finished_hint(self, st: State, out: handoff.Out) -> None:
+        """After the hand-off: what next on the result, or back to where the person was."""
+        assert isinstance(out, _Out)
         if st.phase == "result":
-            assert isinstance(out, _Out)
             self._finished_hint(st, out)
+        else:
+            self._reshow(st, out)
 
     def _finished_hint(self, st: State, out: _Out) -> None:
         buttons = [Button(self.t(st, "restart"), encode(Command.RESTART))]
