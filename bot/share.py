@@ -3,9 +3,10 @@
 People say yes when someone they know asks them. After the result the engine offers a share
 button; its `ShareCard` effect becomes, here, the card (bot.cards, 1080×1080, in the
 organisation's colours when the person came through its widget or campaign) as an image and
-a link that starts the test attributed to the `vriend` campaign on the same channel: a
-Telegram deep link, a WhatsApp link with the campaign's keyword prefilled, or the web landing
-page. The web also gets both sizes as downloads. `report funnel` counts the referrals.
+a link that starts the test attributed to the `vriend` campaign (registered by a migration)
+on the same channel: a Telegram deep link, a WhatsApp link with the campaign's keyword
+prefilled, or the web landing page. The web also gets both sizes as downloads. `report
+funnel` counts the referrals.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def replies(
 
 async def ensure_referral_campaign(settings: Settings) -> bool:
     """Register the `vriend` campaign (its keyword makes WhatsApp invitations count, its
-    landing page serves web invitations); True when it was added."""
+    landing page serves web invitations); True when it was added. The migration
+    volunteer_0060 does the same once per database."""
     from bot.store.campaigns import Campaign, get_campaign
     from bot.store.db import session_scope
 

@@ -47,10 +47,6 @@ async def _prepare(settings: Settings, quiet: bool, migrate: bool = True) -> lis
     if migrate:
         await asyncio.to_thread(upgrade_if_needed, settings.database_url)
     done.append("database up to date")
-    from bot.share import ensure_referral_campaign
-
-    if await ensure_referral_campaign(settings):
-        done.append("referral campaign 'vriend' registered (Deel je kracht)")
     loaded = await asyncio.to_thread(ensure_demo, settings)
     if loaded:
         done.append(f"demo organisations loaded ({loaded})")

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from quiz.model import Quiz
     from quiz.protocol import Event
 
-SCAN_EVERY = timedelta(seconds=5)
 WHATSAPP_WINDOW = timedelta(hours=24)
 # Follow-ups that make no sense any more, by the person's earlier answer.
 _DONE_WITH = {
@@ -333,14 +332,12 @@ async def _mail(settings: Settings, lead: LeadView, event: Event) -> str:
     return await send(settings, mail)
 
 
-@register("leads.answers", every=SCAN_EVERY)
-async def answers(ctx: Context) -> str | None:
-    """ "Nog niet" from the volunteer: the local volunteer centre gets the lead now."""
-    async with _engine(ctx.settings).begin() as conn:
-        found = await leads.volunteer_not_contacted(conn)
-        added = 0
-        for lead_id, conversation_id in found:
-            key = f"lead.escalate.volunteer:{lead_id}:{links.tag(conversation_id)}"
-            payload = {"lead_id": lead_id, "why": "volunteer"}
-            added += await jobs.enqueue(conn, "lead.escalate", ctx.now, payload, key, now=ctx.now)
-    return f"{added} lead(s) to the volunteer centre" if added else None
+async def schedule_escalations(conn: AsyncConnection, now: datetime) -> int:
+    """ "Nog niet" from the volunteer: the local volunteer centre gets the lead now (run by the
+    `leads.scan` job, in its transaction)."""
+    added = 0
+    for lead_id, conversation_id in await leads.volunteer_not_contacted(conn):
+        key = f"lead.escalate.volunteer:{lead_id}:{links.tag(conversation_id)}"
+        payload = {"lead_id": lead_id, "why": "volunteer"}
+        added += await jobs.enqueue(conn, "lead.escalate", now, payload, key, now=now)
+    return added

@@ -55,11 +55,16 @@ async def schedule_for_new_leads(
 
 @register("leads.scan", every=SCAN_EVERY)
 async def scan(ctx: Context) -> str | None:
-    """New leads written by the turns -> delivery jobs (so the turn path needs no change)."""
+    """New leads written by the turns -> delivery jobs (so the turn path needs no change);
+    leads whose volunteer answered "nog niet" -> the volunteer centre."""
     async with _engine(ctx.settings).begin() as conn:
         rows = await leads.unscheduled(conn)
         added = await schedule_for_new_leads(conn, rows, ctx.now)
-    return f"{added} new lead(s)" if added else None
+        escalated = await followups.schedule_escalations(conn, ctx.now)
+    notes = [f"{added} new lead(s)"] if added else []
+    if escalated:
+        notes.append(f"{escalated} lead(s) to the volunteer centre")
+    return ", ".join(notes) or None
 
 
 @register("lead.deliver")
