@@ -96,6 +96,7 @@ class State:
     chat: bool = False
     handoff: dict[str, Any] | None = None
     leads: list[str] = field(default_factory=list)
+    shared: list[dict[str, Any]] = field(default_factory=list)
     followups: dict[str, dict[str, Any]] = field(default_factory=dict)
     inbox: list[dict[str, Any]] = field(default_factory=list)
 
@@ -742,6 +743,7 @@ class Engine:
             profile = self.quiz.profile(st.result["primary"])
             if profile:
                 lines.append(f"- {self.t(st, 'my_data_profile')}: {profile.name[lang]}")
+        lines += [f"- {line}" for line in handoff.my_data(self, st)]
         return "\n".join(lines)
 
     def _ctx(self, st: State) -> RenderContext:
@@ -762,6 +764,7 @@ def _kept(st: State) -> dict[str, Any]:
     return {
         "chat": st.chat,
         "leads": list(st.leads),
+        "shared": _plain(st.shared),
         "followups": _plain(st.followups),
         "inbox": _plain(st.inbox),
     }

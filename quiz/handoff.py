@@ -40,6 +40,7 @@ from quiz.protocol import (
 from quiz.text import normalise
 
 HOW = ("chat", "email", "phone", "self")
+CONTACT_KINDS = ("name", "email", "phone", "chat", "message")
 TEXT_STEPS = frozenset({"email", "phone", "name", "message"})
 CHOICE_STEPS = frozenset({"how", "consent"})
 MAX_NAME = 50
@@ -92,6 +93,12 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "followup_started_not_yet": frozenset(),
     "followup_answered": frozenset(),
     "welcome_back": frozenset(),
+    "handoff_my_data": frozenset({"organisation", "vacancy", "fields"}),
+    "handoff_kind_name": frozenset(),
+    "handoff_kind_email": frozenset(),
+    "handoff_kind_phone": frozenset(),
+    "handoff_kind_chat": frozenset(),
+    "handoff_kind_message": frozenset(),
     "share_offer": frozenset(),
     "share_button": frozenset(),
     "share_text": frozenset({"link"}),
@@ -439,6 +446,14 @@ def _consent(host: Host, st: Any, yes: bool, out: Out) -> None:
         if hand.get("how") == "chat":
             contact["chat"] = "yes"
         out.effect(Lead(vacancy_id=vacancy_id, share=True, contact=contact, lang=st.lang))
+        # For "mijn gegevens": to whom, and which kinds of details (not the details again).
+        st.shared.append(
+            {
+                "organisation": hand.get("organisation") or "",
+                "vacancy": hand.get("title") or "",
+                "fields": [k for k in CONTACT_KINDS if k in contact],
+            }
+        )
         out.track("lead_shared", how=hand.get("how"))
         out.say(
             host.t(
@@ -556,6 +571,23 @@ def _next_vacancy(host: Host, st: Any, event: Recommendations, out: Out) -> None
     out.track("recommendations_shown", count=1, offset=0, first=False)
     out.say(host.t(st, "followup_next"))
     out.reply(host.recommendation_card(st, rec))
+
+
+def my_data(host: Host, st: Any) -> list[str]:
+    """Lines for "mijn gegevens": what went to which organisation."""
+    lines = []
+    for item in st.shared:
+        kinds = ", ".join(host.t(st, f"handoff_kind_{k}") for k in item.get("fields", ()))
+        lines.append(
+            host.t(
+                st,
+                "handoff_my_data",
+                organisation=item.get("organisation", ""),
+                vacancy=item.get("vacancy", ""),
+                fields=kinds,
+            )
+        )
+    return lines
 
 
 # ---------------------------------------------------------------------- next visit

@@ -81,6 +81,13 @@ def test_email_route_validates_and_consent_names_exactly_what_is_shared(engine: 
     )
     assert "Je hoort binnen 3 werkdagen van ze" in _texts(done)
     assert done.state.handoff is None and done.state.leads == ["v1"]
+    # "mijn gegevens" says what went where, without repeating the details.
+    shown = _texts(engine.step(done.state, Command.MY_DATA))
+    assert (
+        "Doorgestuurd naar Buurthuis De Linde (Gastvrouw): je voornaam, je e-mailadres, je bericht"
+        in shown
+    )
+    assert "Sanne@gmail.com" not in shown
 
 
 def test_phone_route_in_english_and_typed_yes(engine: Engine) -> None:
