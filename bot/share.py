@@ -5,8 +5,8 @@ button; its `ShareCard` effect becomes, here, the card (bot.cards, 1080×1080, i
 organisation's colours when the person came through its widget or campaign) as an image and
 a link that starts the test attributed to the `vriend` campaign (registered by a migration)
 on the same channel: a Telegram deep link, a WhatsApp link with the campaign's keyword
-prefilled, or the web landing page. The web also gets both sizes as downloads. `report
-funnel` counts the referrals.
+prefilled, or the web landing page. The widget offers the card as a download
+(`&download=1`; `size=wide` for 1200×630). `report funnel` counts the referrals.
 """
 
 from __future__ import annotations
@@ -24,14 +24,10 @@ if TYPE_CHECKING:
 REFERRAL_NAME = "Via een vriend (Deel je kracht)"
 
 
-def card_url(
-    settings: Settings, profile_id: str, lang: str, org: str | None, size: str, download: bool
-) -> str:
+def card_url(settings: Settings, profile_id: str, lang: str, org: str | None, size: str) -> str:
     query = {"size": size, "lang": lang}
     if org:
         query["org"] = org
-    if download:
-        query["download"] = "1"
     return f"{settings.public_url.rstrip('/')}/cards/{profile_id}.png?{urlencode(query)}"
 
 
@@ -52,15 +48,8 @@ def replies(
 ) -> list[Reply]:
     profile = quiz.profile(profile_id)
     name = profile.name.get(lang, profile_id) if profile is not None else profile_id
-    square = card_url(settings, profile_id, lang, org, "square", download=False)
+    square = card_url(settings, profile_id, lang, org, "square")
     text = quiz.t(lang, "share_text", link=invite_link(settings, channel, lang))
-    if channel not in ("telegram", "whatsapp"):
-        text += "\n" + quiz.t(
-            lang,
-            "share_download",
-            square=card_url(settings, profile_id, lang, org, "square", download=True),
-            wide=card_url(settings, profile_id, lang, org, "wide", download=True),
-        )
     return [Image(url=square, alt=quiz.t(lang, "share_alt", name=name)), Text(text)]
 
 

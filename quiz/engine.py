@@ -480,15 +480,13 @@ class Engine:
                     "recommendations_shown", count=len(items), offset=event.offset, first=first
                 )
             if first:
-                replies = render_result(ctx, st.result, items)
-                if st.result:  # "Deel je kracht" just before the closing question
-                    replies.insert(len(replies) - 1, self._share_offer(st))
-                for reply in replies:
+                for reply in self._with_share(st, render_result(ctx, st.result, items)):
                     out.reply(reply)
             else:
                 if not items:
                     out.say(self.t(st, "no_more"))
-                for reply in render_recommendations(ctx, items, more=event.more_available):
+                recs = render_recommendations(ctx, items, more=event.more_available)
+                for reply in self._with_share(st, recs):
                     out.reply(reply)
             if not st.consent:
                 self._forget(st, out)
@@ -518,13 +516,15 @@ class Engine:
             return
         self._finished_hint(st, out)
 
-    def _share_offer(self, st: State) -> Reply:
-        assert st.result is not None
-        payload = encode(Share(str(st.result["primary"])))
-        return Buttons(
-            text=self.t(st, "share_offer"),
-            buttons=(Button(self.t(st, "share_button"), payload),),
-        )
+    def _with_share(self, st: State, replies: list[Reply]) -> list[Reply]:
+        """ "Deel je kracht" beside "Opnieuw beginnen" in the closing question (the widget
+        shows only the last message's buttons, so it must be there)."""
+        last = replies[-1] if replies else None
+        if not st.result or not isinstance(last, Buttons):
+            return replies
+        share = Button(self.t(st, "share_button"), encode(Share(str(st.result["primary"]))))
+        buttons = (*last.buttons[:-1], share, last.buttons[-1])
+        return [*replies[:-1], Buttons(text=last.text, buttons=buttons)]
 
     def _share(self, st: State, event: Share, out: _Out) -> None:
         if self.quiz.profile(event.profile_id) is None:
@@ -564,7 +564,9 @@ class Engine:
         buttons = [Button(self.t(st, "restart"), encode(Command.RESTART))]
         if st.more_available:
             buttons.insert(0, Button(self.t(st, "show_more"), encode(Command.MORE)))
-        out.reply(Buttons(text=self.t(st, "finished_hint"), buttons=tuple(buttons)))
+        hint = Buttons(text=self.t(st, "finished_hint"), buttons=tuple(buttons))
+        for reply in self._with_share(st, [hint]):
+            out.reply(reply)
 
     def _restart(self, st: State, out: _Out) -> None:
         consent, campaign, lang = st.consent, st.campaign, st.lang

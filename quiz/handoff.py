@@ -99,10 +99,8 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "handoff_kind_phone": frozenset(),
     "handoff_kind_chat": frozenset(),
     "handoff_kind_message": frozenset(),
-    "share_offer": frozenset(),
     "share_button": frozenset(),
     "share_text": frozenset({"link"}),
-    "share_download": frozenset({"square", "wide"}),
     "share_alt": frozenset({"name"}),
 }
 BUTTON_KEYS: tuple[str, ...] = (
