@@ -93,6 +93,18 @@ class Settings(BaseSettings):
     vacancy_confirm_weeks: int = 12
     vacancy_confirm_grace_days: int = 14
     lead_max_open: int = 5  # unanswered leads that pause a vacancy (per vacancy: max_open_leads)
+    # The volunteer's side: "Heb je al contact gehad met ...?" after this many working days
+    # (also the promise "Je hoort binnen ... werkdagen"), "Ben je begonnen bij ...?" after this
+    # many days. WhatsApp outside the 24-hour window: approved templates (README "WhatsApp
+    # templates"), by name, and the template language code for each language of the quiz.
+    followup_contact_days: int = 3
+    followup_started_days: int = 21
+    whatsapp_template_contact: str = "vk_followup_contact"
+    whatsapp_template_started: str = "vk_followup_started"
+    whatsapp_template_message: str = "vk_organisation_message"
+    whatsapp_template_languages: dict[str, str] = Field(
+        default_factory=lambda: {"nl": "nl", "en": "en"}
+    )
 
 
 @lru_cache

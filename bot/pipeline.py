@@ -34,7 +34,9 @@ from quiz.effects import (
     EraseData,
     ForgetAfterResult,
     Lead,
+    LeadAnswer,
     NeedRecommendations,
+    ShareCard,
     Track,
 )
 from quiz.engine import Engine, Installation, State, Step
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     from bot.campaigns import CampaignDirectory
     from bot.config import Settings
     from bot.flood import FloodControl
-    from bot.store.turns import OutboxInsert, TurnDatabase, Tx
+    from bot.store.turns import LeadInsert, OutboxInsert, TurnDatabase, Tx
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +96,11 @@ class _Turn:
     replies: list[Reply] = field(default_factory=list)
     # The question on screen before this message (for renderers; None for a new conversation).
     question_before: Question | None = None
+    # The organisation whose widget or campaign brought the person (its colours on cards).
+    org: str | None = None
     tracks: list[Track] = field(default_factory=list)
-    leads: list[str] = field(default_factory=list)
+    leads: list[Lead] = field(default_factory=list)
+    lead_answers: list[LeadAnswer] = field(default_factory=list)
     consent: bool = False
     erase: bool = False
     # No consent and the result is out: remove the conversation, deliver the replies.
@@ -324,8 +329,11 @@ class Pipeline:
         else:
             state = State.from_dict(conv["state"])
             engine = self.engine_for(state, org=org)
+        # Telegram and WhatsApp can write first: the hand-off may offer "through this chat".
+        state.chat = inbound.channel in CHAT_CHANNELS
         understand = self.understanders.get(engine.quiz.id, self.understand)
         turn = _Turn(state=state, channel=inbound.channel, engine=engine, understand=understand)
+        turn.org = (conv or {}).get("org") or meta.get("org")
         if conv is not None:
             turn.question_before = engine.current_question(state)
         if conv is None or meta.get("start") or understand.is_start(inbound):
@@ -367,12 +375,28 @@ class Pipeline:
                 turn.erase = True
                 turn.tracks.clear()
                 turn.leads.clear()
+                turn.lead_answers.clear()
                 turn.consent = False
             elif isinstance(effect, ForgetAfterResult):
                 turn.forget = True
                 turn.leads.clear()
             elif isinstance(effect, Lead):
-                turn.leads.append(effect.vacancy_id)
+                turn.leads.append(effect)
+            elif isinstance(effect, LeadAnswer):
+                turn.lead_answers.append(effect)
+            elif isinstance(effect, ShareCard):
+                from bot import share
+
+                turn.replies.extend(
+                    share.replies(
+                        self.settings,
+                        turn.engine.quiz,
+                        turn.channel,
+                        effect.profile_id,
+                        effect.lang,
+                        turn.org,
+                    )
+                )
 
     async def _recommend(
         self, need: NeedRecommendations, channel: str
@@ -452,7 +476,11 @@ class Pipeline:
                     (t.name, t.data, _str_or_none(t.data.get("question"))) for t in turn.tracks
                 ],
                 consent_quiz=st.quiz_id if turn.consent else None,
-                leads=turn.leads,
+                leads=[_lead_row(lead, inbound.channel, outbound) for lead in turn.leads],
+                lead_answers=[
+                    (a.lead_id, LEAD_ANSWERS.get((a.question, a.answer), a.answer))
+                    for a in turn.lead_answers
+                ],
                 key=key,
                 replies_json=replies_json,
                 outbox=rows,
@@ -505,6 +533,40 @@ class Pipeline:
         ]
 
 
+# Follow-up answers as the lead's volunteer status (bot.leads reads them).
+LEAD_ANSWERS: dict[tuple[str, str], str] = {
+    ("c", "yes"): "contacted",
+    ("c", "notyet"): "no_contact",
+    ("c", "other"): "looking_else",
+    ("s", "yes"): "started",
+    ("s", "no"): "not_started",
+    ("s", "notyet"): "not_yet_started",
+}
+# Channels that can write to a person first (follow-ups, the organisation's chat message).
+CHAT_CHANNELS: dict[str, str] = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
+
+
+def _lead_row(lead: Lead, channel: str, outbound: Outbound | None) -> LeadInsert:
+    """The lead as stored: the contact details only with consent, and then the chat to send
+    follow-ups to (the consent question says so)."""
+    from bot.store.turns import LeadInsert
+
+    if not lead.share:
+        return LeadInsert(lead.vacancy_id, "no" if lead.share is False else None, lang=lead.lang)
+    c = lead.contact
+    return LeadInsert(
+        lead.vacancy_id,
+        "yes",
+        contact_name=c.get("name") or None,
+        contact_email=c.get("email") or None,
+        contact_phone=c.get("phone") or None,
+        contact_chat=CHAT_CHANNELS.get(channel) if c.get("chat") else None,
+        contact_message=c.get("message") or None,
+        chat_id=outbound.chat_id if outbound is not None else None,
+        lang=lead.lang,
+    )
+
+
 def installation_of(settings: Settings, org: str | None = None) -> Installation:
     """What the privacy texts name, from the settings (the quiz package reads none); for an
     organisation listed in VK_CONTROLLERS, that organisation's controller (and statement)."""
@@ -513,6 +575,7 @@ def installation_of(settings: Settings, org: str | None = None) -> Installation:
         controller=settings.controllers.get(org or "", settings.controller_name),
         privacy_url=settings.privacy_urls.get(org or "", default_url),
         retention_days=settings.retention_days,
+        followup_days=settings.followup_contact_days,
     )
 
 

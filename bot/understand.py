@@ -6,6 +6,8 @@ first step that understands it wins:
 
  1. command keywords   the content's `keywords_*` words, the whole text ("terug", "stop",
                        "klaar", "English"); yes/no only while consent or nearby work is asked
+ 1b. hand-off          while "Ik wil helpen" asks for an address, a name, a message or a
+                       choice, the text goes to the engine as it is (quiz.handoff)
  2. place              on a place question, the gazetteer resolves the whole text
                        ("Utrecht", "3511 AB")
  3a. bracket number    on a question of ranges (hours, age), a number alone ("4", "vier uur",
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.nlu.options import OptionMatcher, OptionSpec
 from quiz.engine import State
+from quiz.handoff import awaits_text
 from quiz.model import Question, Quiz
 from quiz.protocol import (
     Answer,
@@ -218,6 +221,8 @@ class Understand:
         keyword = self.keywords.event(text, state)  # 1
         if keyword is not None:
             return keyword
+        if awaits_text(state):  # the hand-off asks for an address, a name, a yes or no
+            return FreeText(text)
         is_place = question is not None and question.kind == "place"
         if is_place and self.keywords.find(text) is None:  # 2
             place = self.place(text, lang)

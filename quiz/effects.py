@@ -46,9 +46,44 @@ class ForgetAfterResult:
 
 @dataclass(frozen=True)
 class Lead:
-    """The person wants to help at this vacancy: hand the lead to the organisation."""
+    """The person wants to help at this vacancy: hand the lead to the organisation.
+
+    `share`: True when the person agreed to pass on `contact` (keys name, email, phone, chat,
+    message), False when they said no (nothing goes out), None for a lead without that step.
+    `chat`: the organisation may reach them through this chat, and follow-ups may come here.
+    """
 
     vacancy_id: str
+    share: bool | None = None
+    contact: dict[str, str] = field(default_factory=dict)
+    lang: str | None = None
 
 
-Effect = Track | NeedRecommendations | ConsentGiven | EraseData | ForgetAfterResult | Lead
+@dataclass(frozen=True)
+class LeadAnswer:
+    """The person answered a follow-up about a lead (question `c` or `s`, see FollowUpAnswer)."""
+
+    lead_id: int
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class ShareCard:
+    """ "Deel je kracht": the app adds the profile's result card and the invitation link (it
+    knows the channel, the server's address and the organisation's colours)."""
+
+    profile_id: str
+    lang: str
+
+
+Effect = (
+    Track
+    | NeedRecommendations
+    | ConsentGiven
+    | EraseData
+    | ForgetAfterResult
+    | Lead
+    | LeadAnswer
+    | ShareCard
+)

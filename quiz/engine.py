@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from quiz import handoff
 from quiz.effects import (
     ConsentGiven,
     Effect,
     EraseData,
     ForgetAfterResult,
-    Lead,
     NeedRecommendations,
+    ShareCard,
     Track,
 )
 from quiz.messages import Button, Buttons, Card, QuizMeta, Reply, Text
@@ -37,6 +38,7 @@ from quiz.protocol import (
     Info,
     Language,
     Recommendations,
+    Share,
     Start,
     Value,
     WantToHelp,
@@ -64,6 +66,9 @@ class Installation:
     controller: str = "de organisatie achter deze test"
     privacy_url: str = ""
     retention_days: int = 180
+    # Working days within which an organisation should answer a lead (the promise after
+    # "Ik wil helpen", and when the person is asked whether it worked out).
+    followup_days: int = 3
 
     def values(self) -> dict[str, Any]:
         return {
@@ -99,6 +104,16 @@ class State:
     minor: bool = False
     # The profile has been shown (before the practical questions).
     revealed: bool = False
+    # The hand-off after "Ik wil helpen" (quiz.handoff): the open step, the leads passed on,
+    # follow-ups asked and not yet answered (by lead id), and follow-ups waiting for the next
+    # visit on a channel that cannot write first. `chat`: the app says this chat can be
+    # written to later (Telegram, WhatsApp).
+    chat: bool = False
+    handoff: dict[str, Any] | None = None
+    leads: list[str] = field(default_factory=list)
+    shared: list[dict[str, Any]] = field(default_factory=list)
+    followups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inbox: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         # Same result as dataclasses.asdict (a deep copy), at a fraction of its cost: this
@@ -155,7 +170,10 @@ class Engine:
             st.quiz_id = self.quiz.id
         st.lang = self._lang(st.lang)
         out = _Out()
-        self._dispatch(st, event, out)
+        if not (
+            handoff.deliver_inbox(self, st, event, out) or handoff.handle(self, st, event, out)
+        ):
+            self._dispatch(st, event, out)
         return out.step(st)
 
     # ------------------------------------------------------------------ dispatch
@@ -166,6 +184,9 @@ class Engine:
             return
         if isinstance(event, Language) or event in (Command.MY_DATA, Command.DELETE_DATA):
             self._global(st, event, out)
+            return
+        if isinstance(event, Share):
+            self._share(st, event, out)
             return
         if st.phase == "new":
             self._start(st, Start(), out)
@@ -246,8 +267,10 @@ class Engine:
         lang = self._lang(event.lang or st.lang)
         campaign = event.campaign or st.campaign
         consent = st.consent
+        kept = _kept(st)
         fresh = self.new_state(lang)
         st.__dict__.update(fresh.__dict__)
+        st.__dict__.update(kept)
         st.campaign = campaign
         st.consent = consent
         out.track("started_chat", campaign=campaign, lang=lang)
@@ -602,16 +625,19 @@ class Engine:
                 out.track(
                     "recommendations_shown", count=len(items), offset=event.offset, first=first
                 )
-            if first and st.revealed:
-                for reply in render_matches(ctx, items):
-                    out.reply(reply)
-            elif first:
-                for reply in render_result(ctx, st.result, items):
+            if first:
+                shown = (
+                    render_matches(ctx, items)
+                    if st.revealed
+                    else render_result(ctx, st.result, items)
+                )
+                for reply in self._with_share(st, shown):
                     out.reply(reply)
             else:
                 if not items:
                     out.say(self.t(st, "no_more"))
-                for reply in render_recommendations(ctx, items, more=event.more_available):
+                recs = render_recommendations(ctx, items, more=event.more_available)
+                for reply in self._with_share(st, recs):
                     out.reply(reply)
             if not st.consent:
                 self._forget(st, out)
@@ -630,9 +656,7 @@ class Engine:
                 out.track("more_info")
                 out.reply(ctx.vacancy_details(rec))
                 return
-            out.effect(Lead(vacancy_id=event.vacancy_id))
-            out.track("want_to_help")
-            out.reply(ctx.contact_details(rec))
+            handoff.begin(self, st, rec, out)
             return
         if event is Command.BACK and st.history:
             # Go back into the quiz from the result.
@@ -643,6 +667,23 @@ class Engine:
             return
         self._finished_hint(st, out)
 
+    def _with_share(self, st: State, replies: list[Reply]) -> list[Reply]:
+        """ "Deel je kracht" beside "Opnieuw beginnen" in the closing question (the widget
+        shows only the last message's buttons, so it must be there)."""
+        last = replies[-1] if replies else None
+        if not st.result or not isinstance(last, Buttons):
+            return replies
+        share = Button(self.t(st, "share_button"), encode(Share(str(st.result["primary"]))))
+        buttons = (*last.buttons[:-1], share, last.buttons[-1])
+        return [*replies[:-1], Buttons(text=last.text, buttons=buttons)]
+
+    def _share(self, st: State, event: Share, out: _Out) -> None:
+        if self.quiz.profile(event.profile_id) is None:
+            self._not_understood(st, out)
+            return
+        out.track("result_shared", profile=event.profile_id)
+        out.effect(ShareCard(event.profile_id, st.lang))
+
     def _forget(self, st: State, out: _Out) -> None:
         """No consent: the result is out, so the answers go (the app deletes every row)."""
         out.say(self.t(st, "minor_forgotten" if st.minor else "forgotten"))
@@ -651,16 +692,39 @@ class Engine:
         st.__dict__.update(self.new_state(lang).__dict__)
         st.campaign = campaign
 
+    # ------------------------------------------------------------------ for quiz.handoff
+
+    def followup_days(self) -> int:
+        return self.installation.followup_days
+
+    def contact_details(self, st: State, rec: dict[str, Any]) -> Reply:
+        return self._ctx(st).contact_details(rec)
+
+    def recommendation_card(self, st: State, rec: dict[str, Any]) -> Reply:
+        return self._ctx(st).recommendation_card(rec)
+
+    def finished_hint(self, st: State, out: handoff.Out) -> None:
+        """After the hand-off: what next on the result, or back to where the person was."""
+        assert isinstance(out, _Out)
+        if st.phase == "result":
+            self._finished_hint(st, out)
+        else:
+            self._reshow(st, out)
+
     def _finished_hint(self, st: State, out: _Out) -> None:
         buttons = [Button(self.t(st, "restart"), encode(Command.RESTART))]
         if st.more_available:
             buttons.insert(0, Button(self.t(st, "show_more"), encode(Command.MORE)))
-        out.reply(Buttons(text=self.t(st, "finished_hint"), buttons=tuple(buttons)))
+        hint = Buttons(text=self.t(st, "finished_hint"), buttons=tuple(buttons))
+        for reply in self._with_share(st, [hint]):
+            out.reply(reply)
 
     def _restart(self, st: State, out: _Out) -> None:
         consent, campaign, lang = st.consent, st.campaign, st.lang
+        kept = _kept(st)
         fresh = self.new_state(lang)
         st.__dict__.update(fresh.__dict__)
+        st.__dict__.update(kept)
         st.campaign = campaign
         st.consent = consent
         out.track("restarted")
@@ -857,6 +921,7 @@ class Engine:
             profile = self.quiz.profile(st.result["primary"])
             if profile:
                 lines.append(f"- {self.t(st, 'my_data_profile')}: {profile.name[lang]}")
+        lines += [f"- {line}" for line in handoff.my_data(self, st)]
         return "\n".join(lines)
 
     def _ctx(self, st: State) -> RenderContext:
@@ -869,6 +934,18 @@ class Engine:
         if key in PRIVACY_KEYS:
             values = {**self.installation.values(), **values}
         return self.quiz.t(st.lang, key, **values)
+
+
+def _kept(st: State) -> dict[str, Any]:
+    """What a new start keeps: the hand-off's leads and follow-ups belong to the person, not
+    to one round of the test."""
+    return {
+        "chat": st.chat,
+        "leads": list(st.leads),
+        "shared": _plain(st.shared),
+        "followups": _plain(st.followups),
+        "inbox": _plain(st.inbox),
+    }
 
 
 def options_for_value(q: Question, value: Any) -> list[str]:

@@ -111,7 +111,7 @@ QUESTION_KEYS = (
     "options",
 )
 OPTION_KEYS = ("id", "motives", "activities", "value")
-TEXT_FILE_KEYS = ("language", "quiz", "ui", "labels", "profiles", "questions")
+TEXT_FILE_KEYS = ("language", "quiz", "ui", "labels", "profiles", "questions", "handoff")
 PROFILE_TEXT_KEYS = ("name", "tagline", "description", "strengths", "roles")
 QUESTION_TEXT_KEYS = ("text", "why", "options")
 OPTION_TEXT_KEYS = ("title", "description", "synonyms", "because")

@@ -117,6 +117,61 @@ class WantToHelp:
 
 
 @dataclass(frozen=True)
+class HandOff:
+    """A step of the hand-off after "Ik wil helpen": how to be reached, consent, cancel.
+
+    `step` names the choice (how, consent), `value` the option picked (chat, email, phone,
+    self; yes, no; cancel). Payload `/h/<step>/<value>`.
+    """
+
+    step: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FollowUpAnswer:
+    """The person's answer to a follow-up about one lead. Payload `/f/<lead>/<question>/<answer>`
+    (question: `c` contact yet?, `s` started?; answer: yes, notyet, other, no)."""
+
+    lead_id: int
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A timed follow-up is due for one of the person's leads (from a job, never on the wire).
+
+    `question`: `c` ("Heb je al contact gehad met ...?") or `s` ("Ben je begonnen bij ...?").
+    """
+
+    lead_id: int
+    question: str
+    vacancy_id: str
+    organisation: str
+    title: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Share:
+    """ "Deel je kracht": share the result card of a profile with a link that invites others.
+    Payload `/share/<profile>` (no state needed: it works after a no-consent result too)."""
+
+    profile_id: str
+
+
+@dataclass(frozen=True)
+class OrganisationMessage:
+    """The organisation wrote to a person who chose "through this chat" (from its lead page,
+    never on the wire)."""
+
+    organisation: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
 class FreeText:
     """Text nothing understood; the engine records it only where a question asks for text."""
 
@@ -152,6 +207,11 @@ Event = (
     | Done
     | Info
     | WantToHelp
+    | HandOff
+    | FollowUpAnswer
+    | FollowUp
+    | OrganisationMessage
+    | Share
     | FreeText
     | Value
     | Recommendations
@@ -193,6 +253,12 @@ def encode(event: Event) -> str:
         return f"/info/{event.vacancy_id}"
     if isinstance(event, WantToHelp):
         return f"/help/{event.vacancy_id}"
+    if isinstance(event, HandOff):
+        return f"/h/{event.step}/{event.value}"
+    if isinstance(event, FollowUpAnswer):
+        return f"/f/{event.lead_id}/{event.question}/{event.answer}"
+    if isinstance(event, Share):
+        return f"/share/{event.profile_id}"
     if isinstance(event, FreeText):
         return event.text
     raise ValueError(f"{type(event).__name__} has no payload")
@@ -222,8 +288,14 @@ def decode_payload(raw: str) -> Event | None:
             return Info(arg)
         if arg and kind == "help":
             return WantToHelp(arg)
+        if arg and kind == "share":
+            return Share(arg)
     if len(parts) == 4 and parts[0] == "" and parts[1] == "a" and parts[2] and parts[3]:
         return Answer(parts[2], (parts[3],))
+    if len(parts) == 4 and parts[0] == "" and parts[1] == "h" and parts[2] and parts[3]:
+        return HandOff(parts[2], parts[3])
+    if len(parts) == 5 and parts[0] == "" and parts[1] == "f" and parts[2].isdigit() and parts[4]:
+        return FollowUpAnswer(int(parts[2]), parts[3], parts[4])
     return None
 
 
@@ -238,11 +310,16 @@ __all__ = [
     "Command",
     "Done",
     "Event",
+    "FollowUp",
+    "FollowUpAnswer",
     "FreeText",
+    "HandOff",
     "Info",
     "Keyword",
     "Language",
+    "OrganisationMessage",
     "Recommendations",
+    "Share",
     "Start",
     "Value",
     "WantToHelp",

@@ -556,7 +556,7 @@ def _language_file(
         col.add(tf, "language", f"must be {lang!r}")
     if raw.get("quiz") != quiz_id:
         col.add(tf, "quiz", f"must name the quiz {quiz_id!r}")
-    read.ui[lang] = _ui_texts(raw.get("ui"), tf, col)
+    read.ui[lang] = {**_ui_texts(raw.get("ui"), tf, col), **_handoff_texts(raw, tf, col)}
     read.labels[lang] = _labels(raw.get("labels"), tf, col)
     _profile_texts(raw.get("profiles"), lang, tf, read.profiles, col)
     _question_texts(raw.get("questions"), lang, tf, questions, read.questions, col)
@@ -575,6 +575,38 @@ def _ui_texts(raw_ui: Any, tf: str, col: _Collector) -> dict[str, str]:
                 col.add(tf, f"ui.{key}", "must be a text")
     _check_ui(ui, tf, col)
     return ui
+
+
+def _handoff_texts(raw: dict[str, Any], tf: str, col: _Collector) -> dict[str, str]:
+    """The `handoff` block: the texts after "Ik wil helpen" (quiz.handoff), each with the
+    fields the flow fills in; button texts fit a WhatsApp reply button."""
+    from quiz import handoff
+
+    block = raw.get("handoff")
+    if not isinstance(block, dict):
+        col.add(tf, "handoff", "missing the hand-off texts")
+        return {}
+    texts = {key: _text(block, key, tf, "handoff", col) for key in handoff.TEXT_PLACEHOLDERS}
+    for key in block:
+        if key not in handoff.TEXT_PLACEHOLDERS:
+            col.add(tf, f"handoff.{key}", "unknown text (the hand-off does not use it)")
+    for key, expected in handoff.TEXT_PLACEHOLDERS.items():
+        text = texts.get(key, "")
+        if not text:
+            continue
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        except ValueError as exc:
+            col.add(tf, f"handoff.{key}", f"malformed placeholder: {exc}")
+            continue
+        for name in sorted(expected - fields):
+            col.add(tf, f"handoff.{key}", f"must contain the placeholder {{{name}}}")
+        for name in sorted(fields - expected):
+            col.add(tf, f"handoff.{key}", f"unknown placeholder {{{name}}}")
+    for key in handoff.BUTTON_KEYS:
+        if len(texts.get(key, "")) > MAX_BUTTON_TITLE:
+            col.add(tf, f"handoff.{key}", f"button text longer than {MAX_BUTTON_TITLE} characters")
+    return texts
 
 
 def _labels(raw_labels: Any, tf: str, col: _Collector) -> dict[str, str]:

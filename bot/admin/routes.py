@@ -540,8 +540,11 @@ def build_landing_router(settings: Settings) -> APIRouter:
             )
         except KeyError:
             return Response(status_code=404)
-        return Response(
-            png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
-        )
+        headers = {"Cache-Control": "public, max-age=86400"}
+        if request.query_params.get("download"):  # "Deel je kracht" on the web: save it
+            headers["Content-Disposition"] = (
+                f'attachment; filename="vrijwilligerskracht-{profile_id}-{size}.png"'
+            )
+        return Response(png, media_type="image/png", headers=headers)
 
     return router

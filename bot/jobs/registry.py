@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from bot.jobs.store import Job
 
 # Modules whose import registers job kinds.
-MODULES: tuple[str, ...] = ("bot.leads.handlers", "bot.retention", "bot.orgs.still_open")
+MODULES: tuple[str, ...] = (
+    "bot.leads.handlers",
+    "bot.leads.followups",
+    "bot.retention",
+    "bot.orgs.still_open",
+)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from bot import clock
 from bot.channels.email.send import send
 from bot.jobs import store as jobs
 from bot.jobs.registry import Context, GiveUp, register
-from bot.leads import links, mails, webhook
+from bot.leads import followups, links, mails, webhook
 from bot.leads import store as leads
 from bot.leads.tables import NEW, PRIVATE
 
@@ -55,11 +55,16 @@ async def schedule_for_new_leads(
 
 @register("leads.scan", every=SCAN_EVERY)
 async def scan(ctx: Context) -> str | None:
-    """New leads written by the turns -> delivery jobs (so the turn path needs no change)."""
+    """New leads written by the turns -> delivery jobs (so the turn path needs no change);
+    leads whose volunteer answered "nog niet" -> the volunteer centre."""
     async with _engine(ctx.settings).begin() as conn:
         rows = await leads.unscheduled(conn)
         added = await schedule_for_new_leads(conn, rows, ctx.now)
-    return f"{added} new lead(s)" if added else None
+        escalated = await followups.schedule_escalations(conn, ctx.now)
+    notes = [f"{added} new lead(s)"] if added else []
+    if escalated:
+        notes.append(f"{escalated} lead(s) to the volunteer centre")
+    return ", ".join(notes) or None
 
 
 @register("lead.deliver")
@@ -83,6 +88,7 @@ async def deliver(ctx: Context) -> str | None:
         where.append(await send(settings, mails.lead_mail(settings, lead, remind_at)))
     async with _engine(settings).begin() as conn:
         await leads.mark_delivered(conn, lead, ctx.now)
+        await followups.schedule(conn, settings, lead, ctx.now)
         if lead.webhook_url and lead.webhook_secret:
             payload = {"lead_id": lead.id, "event": LEAD_CREATED, "to": lead.organisation_id}
             key = _key("lead.webhook", lead.id, lead.conversation_id)
@@ -143,13 +149,16 @@ async def escalate(ctx: Context) -> str | None:
         centre = await leads.volunteer_centre(conn, lead.municipality) if lead else None
     if lead is None:
         return "withdrawn"
-    if not lead.is_open or lead.escalated_at is not None:
+    # The volunteer's own "nog niet" counts whatever the organisation ticked.
+    by_volunteer = ctx.payload.get("why") == "volunteer"
+    if (not lead.is_open and not by_volunteer) or lead.escalated_at is not None:
         return f"lead {lead.id}: {lead.status}, no escalation"
     if centre is None or centre.organisation_id == lead.organisation_id:
         return f"lead {lead.id}: no other volunteer centre in {lead.municipality or '?'}"
     where = []
     if centre.email:
-        where.append(await send(settings, mails.escalation_mail(settings, lead, centre.email)))
+        mail = mails.escalation_mail(settings, lead, centre.email, by_volunteer=by_volunteer)
+        where.append(await send(settings, mail))
     async with _engine(settings).begin() as conn:
         await leads.update(conn, lead.id, escalated_at=ctx.now, escalated_to=centre.organisation_id)
         if centre.webhook_url and centre.webhook_secret:

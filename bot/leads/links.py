@@ -72,3 +72,42 @@ def read_token(settings: Settings, token: str) -> Opened:
     if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], int)):
         raise Invalid()
     return Opened(int(data[0]), str(data[1]))
+
+
+ANSWER_SALT = "vk-lead-answer"
+
+
+def answer_token(
+    settings: Settings, lead_id: int, conversation_id: str, question: str, answer: str
+) -> str:
+    """A signed link for the volunteer's answer to a follow-up e-mail (same expiry)."""
+    serializer = _Serializer(settings.secret_key, salt=ANSWER_SALT)
+    return str(serializer.dumps([lead_id, tag(conversation_id), question, answer]))
+
+
+def answer_url(
+    settings: Settings, lead_id: int, conversation_id: str, question: str, answer: str
+) -> str:
+    token = answer_token(settings, lead_id, conversation_id, question, answer)
+    return f"{settings.public_url.rstrip('/')}/l/a/{token}"
+
+
+@dataclass(frozen=True)
+class Answered:
+    lead_id: int
+    tag: str
+    question: str
+    answer: str
+
+
+def read_answer_token(settings: Settings, token: str) -> Answered:
+    serializer = _Serializer(settings.secret_key, salt=ANSWER_SALT)
+    try:
+        data = serializer.loads(token, max_age=settings.lead_link_days * 86_400)
+    except SignatureExpired as exc:
+        raise Expired() from exc
+    except BadSignature as exc:
+        raise Invalid() from exc
+    if not (isinstance(data, list) and len(data) == 4 and isinstance(data[0], int)):
+        raise Invalid()
+    return Answered(int(data[0]), str(data[1]), str(data[2]), str(data[3]))

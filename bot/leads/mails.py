@@ -81,13 +81,16 @@ def reminder_mail(settings: Settings, lead: LeadView, lang: str = "nl") -> Email
     return compose(settings, lead.to_email, subject, text, html, _message_id(lead, "remind"))
 
 
-def escalation_mail(settings: Settings, lead: LeadView, to: str, lang: str = "nl") -> EmailMessage:
-    """To the volunteer centre: the same shared details and the same one-tap page."""
+def escalation_mail(
+    settings: Settings, lead: LeadView, to: str, lang: str = "nl", by_volunteer: bool = False
+) -> EmailMessage:
+    """To the volunteer centre: the same shared details and the same one-tap page. Sooner
+    when the volunteer said they have heard nothing yet (`by_volunteer`)."""
     link = links.url(settings, lead.id, lead.conversation_id)
     blocks: list[Block] = [
         t(
             lang,
-            "escalate_intro",
+            "escalate_intro_volunteer" if by_volunteer else "escalate_intro",
             days=settings.lead_escalate_days,
             municipality=lead.municipality or "-",
             **_names(lead),

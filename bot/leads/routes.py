@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from bot.leads.store import LeadView
 
 MAX_FORM_BYTES = 1024
+MAX_MESSAGE_CHARS = 1000
+MAX_MESSAGE_BYTES = 16 * 1024
 
 
 def _fields(lang: str, lead: LeadView) -> list[tuple[str, str, str | None]]:
@@ -103,7 +105,21 @@ def build_router(settings: Settings) -> APIRouter:
             fields=_fields(lang, lead),
             answers=[(a, t[a], "" if a == "contacted" else "secondary") for a in ANSWERS],
             action=f"/l/{token}?lang={lang}",
-            done=t["thanks"].format(status=t[done]) if done in ANSWERS else None,
+            done=(
+                t["message_sent"]
+                if done == "sent"
+                else t["thanks"].format(status=t[done])
+                if done in ANSWERS
+                else None
+            ),
+            chat=(
+                t["message_hint"].format(
+                    name=lead.contact.get("name") or "-", chat=lead.contact["chat"]
+                )
+                if lead.contact.get("chat")
+                else None
+            ),
+            message_action=f"/l/{token}/message?lang={lang}",
             other_lang_code="en" if lang == "nl" else "nl",
         )
 
@@ -126,5 +142,75 @@ def build_router(settings: Settings) -> APIRouter:
         return RedirectResponse(
             f"/l/{token}?lang={lang}&done={status}", status_code=303, headers=page.HEADERS
         )
+
+    @router.post("/l/{token}/message")
+    async def message(request: Request, token: str) -> Response:
+        """A message to a person who chose "through this chat": it arrives in their chat,
+        and counts as the organisation's answer ("Contact opgenomen")."""
+        from bot.leads.followups import relay
+        from bot.store.db import get_engine
+
+        lang = page.lang_of(request.query_params.get("lang"))
+        body = await request.body()
+        if len(body) > MAX_MESSAGE_BYTES:
+            return Response(status_code=413)
+        text = (parse_qs(body.decode("utf-8", "replace")).get("message") or [""])[0].strip()
+        found = await open_lead(token, lang)
+        if isinstance(found, Response):
+            return found
+        if not text or len(text) > MAX_MESSAGE_CHARS or not found.contact.get("chat"):
+            return Response("no message", status_code=400, headers=page.HEADERS)
+        await relay(settings, found, text, clock.now())
+        if found.first_response_at is None:
+            async with get_engine(settings.database_url).begin() as conn:
+                await leads.answer(conn, found, "contacted", clock.now())
+        return RedirectResponse(
+            f"/l/{token}?lang={lang}&done=sent", status_code=303, headers=page.HEADERS
+        )
+
+    @router.get("/l/a/{token}")
+    async def show_answer(request: Request, token: str) -> Response:
+        """A follow-up's answer from the volunteer's e-mail: a GET only shows it (mail
+        scanners open links), the button posts it."""
+        return await answer_page(request, token, post=False)
+
+    @router.post("/l/a/{token}")
+    async def give_answer(request: Request, token: str) -> Response:
+        return await answer_page(request, token, post=True)
+
+    async def answer_page(request: Request, token: str, post: bool) -> Response:
+        from bot.leads.followups import tell
+        from bot.store.db import get_engine
+        from quiz.protocol import FollowUpAnswer
+
+        lang = page.lang_of(request.query_params.get("lang"))
+        try:
+            opened = links.read_answer_token(settings, token)
+        except links.Expired:
+            return plain(lang, "expired", 410)
+        except links.Invalid:
+            return plain(lang, "invalid", 404)
+        async with get_engine(settings.database_url).connect() as conn:
+            lead = await leads.get_view(conn, opened.lead_id)
+        if lead is None or links.tag(lead.conversation_id) != opened.tag:
+            return plain(lang, "answer_gone", 410)
+        lang = page.lang_of(lead.lang)
+        t = page.texts(lang)
+        label = t.get(f"answer_{opened.question}_{opened.answer}", opened.answer)
+        done = None
+        if post:
+            event = FollowUpAnswer(lead.id, opened.question, opened.answer)
+            await tell(settings, lead, event, clock.now())
+            done = t["answer_done"]
+        body = page.render(
+            "answer.html",
+            lang=lang,
+            t=t,
+            heading=t["answer_title"].format(organisation=lead.organisation_name),
+            label=label,
+            done=done,
+            action=f"/l/a/{token}",
+        )
+        return HTMLResponse(body, headers=page.HEADERS)
 
     return router

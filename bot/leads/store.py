@@ -50,6 +50,11 @@ class LeadView:
     contact: dict[str, str]  # what the person agreed to share (empty: nothing)
     webhook_url: str | None
     webhook_secret: str | None
+    # The volunteer's side: the chat follow-ups go to (with consent), the person's language,
+    # their own answer to the follow-ups (bot.pipeline.LEAD_ANSWERS).
+    chat_id: str | None = None
+    lang: str | None = None
+    volunteer_status: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -88,6 +93,9 @@ def _view(row: Any) -> LeadView:
         contact=contact if row.share_consent != "no" else {},
         webhook_url=row.webhook_url,
         webhook_secret=row.webhook_secret,
+        chat_id=row.chat_id if row.share_consent == "yes" else None,
+        lang=row.lang,
+        volunteer_status=row.volunteer_status,
     )
 
 
@@ -237,6 +245,18 @@ async def volunteer_centre(conn: AsyncConnection, municipality: str | None) -> C
         row.webhook_url,
         row.webhook_secret,
     )
+
+
+async def volunteer_not_contacted(conn: AsyncConnection, limit: int = 200) -> list[tuple[int, str]]:
+    """Leads whose volunteer said "nog niet" (no contact yet) and that no volunteer centre has
+    had yet: they go there now."""
+    rows = await conn.execute(
+        sa.select(_l.id, _l.conversation_id)
+        .where(_l.volunteer_status == "no_contact", _l.escalated_at.is_(None))
+        .order_by(_l.id)
+        .limit(limit)
+    )
+    return [(int(r.id), str(r.conversation_id)) for r in rows]
 
 
 async def open_counts(conn: AsyncConnection) -> dict[str, tuple[int, int | None]]:

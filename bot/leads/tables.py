@@ -33,6 +33,11 @@ leads = sa.Table(
     sa.Column("contact_phone", sa.String(32)),
     sa.Column("contact_chat", sa.String(32)),
     sa.Column("contact_message", sa.String(500)),
+    # The volunteer's side: where follow-ups go (with consent), their language, their answers.
+    sa.Column("chat_id", sa.String(128)),
+    sa.Column("lang", sa.String(8)),
+    sa.Column("volunteer_status", sa.String(16)),
+    sa.Column("volunteer_status_at", _ts),
 )
 
 vacancies = sa.Table(
@@ -64,6 +69,10 @@ conversations = sa.Table(
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("region", sa.String(64)),
+    sa.Column("user_hash", sa.String(64)),
+    sa.Column("channel", sa.String(16)),
+    sa.Column("state", sa.JSON),
+    sa.Column("updated_at", _ts),
 )
 
 events = sa.Table(

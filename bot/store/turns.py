@@ -99,8 +99,14 @@ _SQL = {
         "INSERT INTO consents (conversation_id, quiz_id, channel, given_at) VALUES (?, ?, ?, ?)"
     ),
     "insert_lead": (
-        "INSERT INTO leads (conversation_id, vacancy_id, channel, campaign, status, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)"
+        "INSERT INTO leads (conversation_id, vacancy_id, channel, campaign, status, created_at, "
+        "share_consent, contact_name, contact_email, contact_phone, contact_chat, "
+        "contact_message, chat_id, lang) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    # The person's answer to a follow-up (question c: contact yet?, s: started?).
+    "lead_answer": (
+        "UPDATE leads SET volunteer_status = ?, volunteer_status_at = ? "
+        "WHERE id = ? AND conversation_id = ?"
     ),
     "insert_inbound": (
         "INSERT INTO inbound_messages (key, conversation_id, replies, created_at) "
@@ -169,8 +175,15 @@ WITH conv AS (
   INSERT INTO consents (conversation_id, quiz_id, channel, given_at)
   SELECT $1::text, $14::text, $3::text, $10::timestamptz WHERE $14::text IS NOT NULL
 ), ld AS (
-  INSERT INTO leads (conversation_id, vacancy_id, channel, campaign, status, created_at)
-  SELECT $1::text, v, $3::text, $12::text, 'new', $10::timestamptz FROM unnest($15::text[]) AS v
+  INSERT INTO leads (conversation_id, vacancy_id, channel, campaign, status, created_at,
+                     share_consent, contact_name, contact_email, contact_phone, contact_chat,
+                     contact_message, chat_id, lang)
+  SELECT $1::text, l.vacancy_id, $3::text, $12::text, 'new', $10::timestamptz,
+         l.share_consent, l.contact_name, l.contact_email, l.contact_phone, l.contact_chat,
+         l.contact_message, l.chat_id, l.lang
+  FROM json_to_recordset($15::json) AS l(vacancy_id text, share_consent text,
+       contact_name text, contact_email text, contact_phone text, contact_chat text,
+       contact_message text, chat_id text, lang text)
 ), im AS (
   INSERT INTO inbound_messages (key, conversation_id, replies, created_at)
   SELECT $16::text, $1::text, $17::json, $10::timestamptz WHERE $16::text IS NOT NULL
@@ -541,10 +554,40 @@ class Write:
     event_campaign: str | None
     events: list[tuple[str, dict[str, Any], str | None]] = field(default_factory=list)
     consent_quiz: str | None = None
-    leads: list[str] = field(default_factory=list)
+    leads: list[LeadInsert] = field(default_factory=list)
+    # Follow-up answers: (lead id, volunteer status).
+    lead_answers: list[tuple[int, str]] = field(default_factory=list)
     key: str | None = None
     replies_json: str | None = None
     outbox: list[OutboxInsert] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LeadInsert:
+    """A lead written with the turn, with what the person agreed to share (share_consent
+    "yes"), or "no" with nothing; `chat_id` only with consent: follow-ups go there."""
+
+    vacancy_id: str
+    share_consent: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    contact_chat: str | None = None
+    contact_message: str | None = None
+    chat_id: str | None = None
+    lang: str | None = None
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.share_consent,
+            self.contact_name,
+            self.contact_email,
+            self.contact_phone,
+            self.contact_chat,
+            self.contact_message,
+            self.chat_id,
+            self.lang,
+        )
 
 
 @dataclass(frozen=True)
@@ -577,7 +620,7 @@ async def write(tx: Tx, w: Write) -> None:
                 w.event_campaign,
                 dumps([{"name": n, "data": d, "question": q} for n, d, q in w.events]),
                 w.consent_quiz,
-                w.leads,
+                dumps([vars(lead) for lead in w.leads]),
                 w.key,
                 w.replies_json,
                 dumps(
@@ -595,6 +638,7 @@ async def write(tx: Tx, w: Write) -> None:
                 ),
             ),
         )
+        await record_lead_answers(tx, w.conversation_id, w.lead_answers, w.now)
         return
     now = tx.ts(w.now)
     if w.is_new:
@@ -643,12 +687,30 @@ async def write(tx: Tx, w: Write) -> None:
     if w.leads:
         await tx.many(
             "insert_lead",
-            [(w.conversation_id, v, w.channel, w.event_campaign, "new", now) for v in w.leads],
+            [_lead_params(w, lead, now) for lead in w.leads],
         )
     if w.key is not None:
         await tx.run("insert_inbound", (w.key, w.conversation_id, w.replies_json, now))
     if w.outbox:
         await enqueue(tx, w.outbox, w.conversation_id, w.now)
+    await record_lead_answers(tx, w.conversation_id, w.lead_answers, w.now)
+
+
+def _lead_params(w: Write, lead: LeadInsert, now: Any) -> tuple[Any, ...]:
+    head = (w.conversation_id, lead.vacancy_id, w.channel, w.event_campaign, "new", now)
+    return (*head, *lead.row())
+
+
+async def record_lead_answers(
+    tx: Tx, conversation_id: str, answers: Sequence[tuple[int, str]], now: datetime
+) -> None:
+    """The person's follow-up answers on their own leads (a lead of another conversation is
+    never touched: the id comes from a button)."""
+    if answers:
+        at = tx.ts(now)
+        await tx.many(
+            "lead_answer", [(status, at, lead_id, conversation_id) for lead_id, status in answers]
+        )
 
 
 async def enqueue(

@@ -168,6 +168,7 @@ async def test_recommender_hook_feeds_the_result_and_leads_are_stored(
     more = await pipeline.handle(Inbound("rest", "carol", payload="/more"))
     assert queries[-1][1] == 3 and any(isinstance(r, Card) for r in more.replies)
     await pipeline.handle(Inbound("rest", "carol", payload="/help/v1"))
+    await pipeline.handle(Inbound("rest", "carol", payload="/h/how/self"))
     leads = await _rows(db_url, select(t.leads.c.vacancy_id, t.leads.c.conversation_id))
     assert leads == [("v1", results[0].conversation_id)]
 

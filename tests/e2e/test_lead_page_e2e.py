@@ -113,3 +113,75 @@ def test_one_tap_without_javascript_records_contact(
         return str(row.status)
 
     assert _in_thread(status) == "contacted"
+
+
+def test_a_message_through_the_chat_without_javascript(
+    browser: Any, lead_site: dict[str, Any], artifacts: Path
+) -> None:
+    """A person who chose "via deze chat": the page has a message box; what the organisation
+    writes goes to the person's Telegram chat (the outbox), and counts as contact."""
+    from bot.leads import links
+
+    async def prepare() -> tuple[int, str]:
+        import sqlalchemy as sa
+
+        from bot.leads.tables import conversations, leads
+        from bot.store.db import get_engine
+
+        lead_id, conversation_id = await seed.add_lead(lead_site["db"], T0, name="Sam", email="")
+        async with get_engine(lead_site["db"]).begin() as conn:
+            await conn.execute(
+                sa.update(leads)
+                .where(leads.c.id == lead_id)
+                .values(
+                    status="delivered",
+                    delivered_at=T0,
+                    scheduled_at=T0,
+                    contact_email=None,
+                    contact_chat="Telegram",
+                    chat_id="424242",
+                    lang="nl",
+                )
+            )
+            await conn.execute(
+                sa.update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(channel="telegram")
+            )
+        return lead_id, conversation_id
+
+    lead_id, conversation_id = _in_thread(prepare)
+    settings = Settings(database_url=lead_site["db"], secret_key="e2e-secret")
+    token = links.make_token(settings, lead_id, conversation_id)
+    url = lead_site["url"].rsplit("/l/", 1)[0] + f"/l/{token}"
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto(url)
+    assert page.get_by_text("Stuur een bericht via de chat").is_visible()
+    page.get_by_label("Uw bericht").fill("Hoi Sam! Bel ons gerust: 030 123 4567.")
+    page.screenshot(path=str(artifacts / "lead-page-chat.png"), full_page=True)
+    page.get_by_role("button", name="Verstuur bericht").click()
+    page.wait_for_load_state()
+    assert "Uw bericht is verstuurd" in page.get_by_role("status").inner_text()
+    context.close()
+
+    async def sent() -> tuple[str, list[Any]]:
+        import sqlalchemy as sa
+
+        from bot.store.db import get_engine
+
+        row = await seed.lead_row(lead_site["db"], lead_id)
+        async with get_engine(lead_site["db"]).connect() as conn:
+            ops = (
+                await conn.execute(
+                    sa.text("SELECT chat_id, op FROM outbox WHERE channel = 'telegram'")
+                )
+            ).all()
+        return str(row.status), list(ops)
+
+    status, ops = _in_thread(sent)
+    assert status == "contacted"
+    assert [str(chat) for chat, _ in ops] == ["424242"]
+    assert "Bel ons gerust" in str(ops[0][1]) and "Bericht van Buurthuis De Linde" in str(ops[0][1])

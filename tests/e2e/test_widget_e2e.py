@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import MetaData, Table, func, select
@@ -435,3 +436,33 @@ def test_an_answer_without_reply_is_sent_again_after_a_reload(e2e: E2E, page: An
     page.wait_for_function(f"() => /Vraag 2 /.test({ROOT}.querySelector('#vk-ptext').textContent)")
     s = settle(page)
     assert s["progress"] == "Vraag 2 van 12" and len(s["mine"]) == 2
+
+
+def test_share_your_strength_offers_the_card_to_download(
+    e2e: E2E, page: Any, artifacts: Path
+) -> None:
+    """ "Deel je kracht" after the result: the square card in the chat and a link that saves it
+    (the server answers it as an attachment), plus the invitation for friends."""
+    page.goto(e2e.base + "/")
+    open_bubble(page)
+    s = walk_by_mouse(page)
+    assert s["result"].startswith("Jij bent ")
+    page.locator(".choices .opt", has_text="Deel je kracht").click()
+    settle(page)
+    image = page.locator(".msg.bot img").last
+    image.wait_for()
+    src = str(image.get_attribute("src"))
+    assert "/cards/" in src and "size=square" in src
+    link = page.locator(".msg.bot a[download]").last
+    assert link.inner_text() == "Download je kaart"
+    href = str(link.get_attribute("href"))
+    assert "download=1" in href
+    assert "/c/vriend" in " ".join(state(page)["bot"])
+    # The links use VK_PUBLIC_URL; this test server listens elsewhere.
+    parts = urlsplit(href)
+    response = page.request.get(f"{e2e.base}{parts.path}?{parts.query}")
+    assert response.status == 200
+    assert response.headers["content-disposition"].startswith("attachment;")
+    page.evaluate(f"() => {ROOT}.querySelector('.scroll').scrollTop = 1e6")
+    shot(page, artifacts / "widget-share.png")
+    assert page.js_errors == []

@@ -62,6 +62,22 @@ def validate(body: dict[str, Any]) -> None:
         _check(bool(body.get("image", {}).get("link") or body["image"].get("id")), "image")
         _check(len(body["image"].get("caption") or "") <= 1024, "caption too long")
         return
+    if kind == "template":
+        template = body.get("template") or {}
+        _check(bool(template.get("name")), "template.name is required")
+        _check(bool((template.get("language") or {}).get("code")), "template.language.code")
+        for component in template.get("components") or []:
+            if component.get("type") == "body":
+                params = component.get("parameters") or []
+                _check(all(p.get("type") == "text" and p.get("text") for p in params), "params")
+            elif component.get("type") == "button":
+                _check(component.get("sub_type") == "quick_reply", "only quick_reply buttons")
+                _check(str(component.get("index", "")).isdigit(), "button index")
+                payloads = [p.get("payload") for p in component.get("parameters") or []]
+                _check(len(payloads) == 1 and 0 < len(payloads[0] or "") <= 1000, "payload")
+            else:
+                raise _Invalid(f"unsupported component {component.get('type')}")
+        return
     _check(kind == "interactive", f"unsupported type {kind}")
     inter = body["interactive"]
     text = inter.get("body", {}).get("text", "")
@@ -104,6 +120,14 @@ class FakeGraph:
     failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     closed_windows: set[str] = field(default_factory=set)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # Approved message templates: name -> language codes (Meta answers 132001 for others).
+    templates: dict[str, set[str]] = field(
+        default_factory=lambda: {
+            "vk_followup_contact": {"nl", "en"},
+            "vk_followup_started": {"nl", "en"},
+            "vk_organisation_message": {"nl", "en"},
+        }
+    )
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -143,7 +167,15 @@ class FakeGraph:
                 status_code=400,
             )
         recipient = body.get("to") or body.get("recipient")
-        if recipient in self.closed_windows:
+        if body.get("type") == "template":
+            template = body["template"]
+            if template["language"]["code"] not in self.templates.get(template["name"], set()):
+                self.rejected.append(body)
+                return JSONResponse(
+                    graph_error(132001, "(#132001) Template name does not exist"),
+                    status_code=404,
+                )
+        elif recipient in self.closed_windows:
             return JSONResponse(
                 graph_error(
                     131047,
@@ -254,6 +286,24 @@ class WhatsAppUser:
         if inter["type"] == "list":
             return [r for s in inter["action"]["sections"] for r in s["rows"]]
         return []
+
+    def templates(self) -> list[dict[str, Any]]:
+        """Template messages sent to this user, as the Cloud API got them."""
+        return [m for m in self.fake.sent(self.key) if m.get("type") == "template"]
+
+    async def tap_template(self, payload: str) -> Any:
+        """Tap a quick-reply button of a template message (a `button` message comes back)."""
+        for m in reversed(self.templates()):
+            for component in m["template"].get("components") or []:
+                if component.get("type") != "button":
+                    continue
+                if component["parameters"][0]["payload"] == payload:
+                    context = {"from": DISPLAY_NUMBER, "id": m["_id"]}
+                    button = {"text": payload.rsplit("/", 1)[-1], "payload": payload}
+                    return await self.post(
+                        self.payload({"context": context, "type": "button", "button": button})
+                    )
+        raise AssertionError(f"no template button {payload!r}")
 
     async def tap(self, choice_id: str) -> Any:
         """Tap a reply button or pick a list row with this id on the latest message having it."""

@@ -252,11 +252,13 @@ def test_an_adult_bracket_rules_out_no_work_by_age(engine: Engine) -> None:
     assert "age" not in engine.recommendation_query(consented(engine))
 
 
-def test_want_to_help_emits_a_lead_and_shows_contact(engine: Engine) -> None:
+def test_want_to_help_then_reaching_out_oneself_shows_contact(engine: Engine) -> None:
     st = full_run(engine).state
-    step = engine.step(st, decode("/help/v1"))
-    assert Lead("v1") in step.effects
-    assert "info@example.org" in step.replies[0].text  # type: ignore[union-attr]
+    asked = engine.step(st, decode("/help/v1"))
+    assert "Hoe mag Buurthuis De Linde contact met je opnemen?" in asked.replies[0].text  # type: ignore[union-attr]
+    step = engine.step(asked.state, decode("/h/how/self"))
+    assert Lead("v1", share=False, lang="nl") in step.effects
+    assert "info@example.org" in step.replies[1].text  # type: ignore[union-attr]
     info = engine.step(st, decode("/info/v1"))
     assert "Koffie" in info.replies[0].text  # type: ignore[union-attr]
 

@@ -144,6 +144,25 @@ class WhatsAppDelivery:
         raise Undeliverable(f"{code}: {message}")
 
 
+def template_object(op: dict[str, Any]) -> dict[str, Any]:
+    """A stored template message (bot.leads.followups.template_op) as the Cloud API's
+    `template` object: body parameters, then one quick-reply payload per button."""
+    components: list[dict[str, Any]] = []
+    if op.get("body"):
+        parameters = [{"type": "text", "text": str(value)} for value in op["body"]]
+        components.append({"type": "body", "parameters": parameters})
+    for index, payload in enumerate(op.get("buttons") or []):
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": str(index),
+                "parameters": [{"type": "payload", "payload": payload}],
+            }
+        )
+    return {"name": op["name"], "language": {"code": op["language"]}, "components": components}
+
+
 def graph_message(to: str, op: dict[str, Any]) -> dict[str, Any]:
     """A stored operation as the Cloud API's message object."""
     from pywa._helpers import resolve_recipient
@@ -158,6 +177,8 @@ def graph_message(to: str, op: dict[str, Any]) -> dict[str, Any]:
     if kind == "image":
         image = {"link": op["url"], **({"caption": op["caption"]} if op.get("caption") else {})}
         return {**base, "type": "image", "image": image}
+    if kind == "template":
+        return {**base, "type": "template", "template": template_object(op)}
     interactive: dict[str, Any] = {"body": {"text": op["text"]}}
     if kind == "buttons":
         interactive["type"] = "button"

@@ -107,7 +107,9 @@ async def test_whole_quiz_by_taps_to_recommendations(settings: Settings) -> None
             if b["reply"]["id"].startswith("/help/")
         )
         await st.user.tap(help_id)
-        assert "✉ " in bodies(st)[-1]
+        assert bodies(st)[-1].startswith("Fijn dat je wilt helpen")
+        await st.user.tap("/h/how/self")  # no sharing: the details to reach out oneself
+        assert any("✉ " in b for b in bodies(st)[-3:])
         assert st.fake.rejected == []  # every message respected WhatsApp's limits
         if DUMP:
             print(json.dumps(st.fake.sent(), ensure_ascii=False, indent=1))

@@ -53,9 +53,13 @@ async def test_jobs_run_now_delivers_reminds_and_escalates(
     third = _cli(settings, mail, "jobs", "run", "--now", add_working_days(T0, 5).isoformat())
     assert third.returncode == 0 and "lead.escalate" in third.stdout
 
+    # The lead, the reminder and the escalation; and (+3) the volunteer's own follow-up.
     files = sorted(mail.glob("*.eml"))
-    assert len(files) == 3
-    assert seed.CENTRE_EMAIL in files[-1].read_text()
+    assert len(files) == 4
+    [followup] = [f for f in files if f.name.endswith("followup-c.eml")]
+    assert "sanne@example.org" in followup.read_text()
+    [escalation] = [f for f in files if f.name.endswith("escalate.eml")]
+    assert seed.CENTRE_EMAIL in escalation.read_text()
 
 
 def test_jobs_run_rejects_a_bad_moment(settings: Settings, tmp_path: Path) -> None:

@@ -133,3 +133,8 @@ async def event_names(url: str) -> list[str]:
     async with get_engine(url).connect() as conn:
         rows = await conn.execute(sa.text("SELECT name FROM events ORDER BY id"))
         return [str(r[0]) for r in rows]
+
+
+async def lead_rows(url: str) -> list[Any]:
+    async with get_engine(url).connect() as conn:
+        return list((await conn.execute(sa.select(leads).order_by(leads.c.id))).all())

@@ -33,7 +33,7 @@ def a_write(conversation_id: str, is_new: bool, **kw: object) -> turns.Write:
         "event_campaign": "radio1",
         "events": [("answered", {"question": "motive", "options": ["values"]}, "motive")],
         "consent_quiz": "vrijwilligerskracht",
-        "leads": ["v1", "v2"],
+        "leads": [turns.LeadInsert("v1"), turns.LeadInsert("v2", "no", lang="nl")],
         "key": "k" * 64,
         "replies_json": '[{"kind": "text", "text": "hoi"}]',
     }

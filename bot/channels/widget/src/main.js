@@ -202,11 +202,18 @@ export function mount(o = {}) {
     );
   }
 
+  // "Deel je kracht": a result card can be saved (the server sends it as an attachment).
+  function saveLink(url) {
+    if (!/\/cards\/[^/?#]+\.png/.test(url)) return null;
+    const href = url + (url.includes('?') ? '&' : '?') + 'download=1';
+    return h('p', {}, h('a', { href, download: '', target: '_blank', rel: 'noopener' }, t.download));
+  }
+
   // Adds one bot message to the log; returns its node.
   function renderBot(m) {
     let node = null;
     if (m.k === 'text') node = bubble(m.text, 'bot');
-    else if (m.k === 'image') node = h('div', { class: 'msg bot' }, h('img', { src: m.url, alt: m.alt }));
+    else if (m.k === 'image') node = h('div', { class: 'msg bot' }, h('img', { src: m.url, alt: m.alt }), saveLink(m.url));
     else if (m.k === 'card') node = card(m);
     else if (m.k === 'buttons' && m.text) node = bubble(m.text, 'bot');
     if (node) log.append(node);

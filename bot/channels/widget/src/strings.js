@@ -23,6 +23,7 @@ export const STRINGS = {
     location: 'Gebruik mijn locatie',
     myLocation: '📍 Mijn locatie',
     noLocation: 'Je locatie is niet beschikbaar. Typ je postcode of woonplaats.',
+    download: 'Download je kaart',
   },
   en: {
     title: 'Discover your volunteer strength',
@@ -47,6 +48,7 @@ export const STRINGS = {
     location: 'Use my location',
     myLocation: '📍 My location',
     noLocation: 'Your location is not available. Type your postcode or town.',
+    download: 'Download your card',
   },
 };
 
