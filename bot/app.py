@@ -188,8 +188,8 @@ async def _start_jobs(settings: Settings, delay: float) -> Callable[[], Awaitabl
 
 
 async def _prepare(runtime: Runtime) -> None:
-    """One-time preparation after start-up (demo organisations, NLU model), off the loop."""
-    from bot.recommender import invalidate_catalogues
+    """One-time preparation after start-up (demo organisations, the gazetteer and the
+    recommender, the NLU model), off the loop."""
     from bot.runtime import attach_interpreter
     from bot.startup import PREPARED_ENV, prepare
 
@@ -197,6 +197,9 @@ async def _prepare(runtime: Runtime) -> None:
         done = await asyncio.to_thread(asyncio.run, prepare(runtime.settings, quiet=True))
         for line in done[1:]:  # the first line is the migration, done before start-up
             sys.stderr.write(f"  {line}\n")
+        await asyncio.to_thread(runtime.warm)  # built here rather than in someone's turn
+        from bot.recommender import invalidate_catalogues
+
         invalidate_catalogues(runtime.settings.database_url)  # demo data may just have loaded
         if os.environ.get(PREPARED_ENV):
             # A `serve --workers N` worker: loading the model holds the GIL for seconds, so let
