@@ -20,6 +20,8 @@ from bot.leads import store as leads
 from bot.leads.tables import ANSWERS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import APIRouter
 
     from bot.config import Settings
@@ -66,11 +68,15 @@ def build_router(settings: Settings) -> APIRouter:
             other_lang_code="en" if lang == "nl" else "nl",
         )
 
-    async def open_lead(token: str, lang: str) -> LeadView | Response:
+    async def read_link(
+        token: str, lang: str, read: Callable[[Settings, str], Any], gone: str
+    ) -> tuple[Any, LeadView] | Response:
+        """The signed link's content and its lead, or the page saying why not (expired,
+        invalid, or the lead is gone: withdrawn or erased)."""
         from bot.store.db import get_engine
 
         try:
-            opened = links.read_token(settings, token)
+            opened = read(settings, token)
         except links.Expired:
             return plain(lang, "expired", 410)
         except links.Invalid:
@@ -78,8 +84,12 @@ def build_router(settings: Settings) -> APIRouter:
         async with get_engine(settings.database_url).connect() as conn:
             lead = await leads.get_view(conn, opened.lead_id)
         if lead is None or links.tag(lead.conversation_id) != opened.tag:
-            return plain(lang, "withdrawn", 410)
-        return lead
+            return plain(lang, gone, 410)
+        return opened, lead
+
+    async def open_lead(token: str, lang: str) -> LeadView | Response:
+        found = await read_link(token, lang, links.read_token, "withdrawn")
+        return found if isinstance(found, Response) else found[1]
 
     @router.get("/l/{token}")
     async def show(request: Request, token: str) -> Response:
@@ -180,20 +190,13 @@ def build_router(settings: Settings) -> APIRouter:
 
     async def answer_page(request: Request, token: str, post: bool) -> Response:
         from bot.leads.followups import tell
-        from bot.store.db import get_engine
         from quiz.protocol import FollowUpAnswer
 
         lang = page.lang_of(request.query_params.get("lang"))
-        try:
-            opened = links.read_answer_token(settings, token)
-        except links.Expired:
-            return plain(lang, "expired", 410)
-        except links.Invalid:
-            return plain(lang, "invalid", 404)
-        async with get_engine(settings.database_url).connect() as conn:
-            lead = await leads.get_view(conn, opened.lead_id)
-        if lead is None or links.tag(lead.conversation_id) != opened.tag:
-            return plain(lang, "answer_gone", 410)
+        found = await read_link(token, lang, links.read_answer_token, "answer_gone")
+        if isinstance(found, Response):
+            return found
+        opened, lead = found
         lang = page.lang_of(lead.lang)
         t = page.texts(lang)
         label = t.get(f"answer_{opened.question}_{opened.answer}", opened.answer)
