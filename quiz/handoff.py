@@ -18,6 +18,7 @@ rows and jobs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from quiz.effects import Effect, Lead, LeadAnswer, NeedRecommendations
@@ -375,29 +376,26 @@ def _how(host: Host, st: Any, way: str, out: Out) -> None:
     _ask(host, st, out)
 
 
+# A typed detail: how it is checked, and the step that follows it.
+_TYPED_FIELDS: dict[str, tuple[Callable[[str], str | None], str]] = {
+    "email": (valid_email, "name"),
+    "phone": (valid_phone, "name"),
+    "name": (valid_name, "message"),
+}
+
+
 def _typed(host: Host, st: Any, step: str, text: str, out: Out) -> None:
     hand = st.handoff
     if step in ("how", "consent"):
         _typed_choice(host, st, step, text, out)
         return
-    if step == "email":
-        value = valid_email(text)
+    if step in _TYPED_FIELDS:
+        check, after = _TYPED_FIELDS[step]
+        value = check(text)
         if value is None:
             hand["retry"] = True
         else:
-            hand["email"], hand["step"] = value, "name"
-    elif step == "phone":
-        value = valid_phone(text)
-        if value is None:
-            hand["retry"] = True
-        else:
-            hand["phone"], hand["step"] = value, "name"
-    elif step == "name":
-        value = valid_name(text)
-        if value is None:
-            hand["retry"] = True
-        else:
-            hand["name"], hand["step"] = value, "message"
+            hand[step], hand["step"] = value, after
     elif step == "message":
         message = " ".join(text.split())[:MAX_MESSAGE]
         if message:
