@@ -50,7 +50,7 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
         # Durable jobs: lead delivery, reminders (bot.jobs). A `serve --workers N` worker starts
         # them a moment later, with its pages: their imports would delay its first answer.
         later = asyncio.create_task(_after_start(runtime, mount_pages)) if worker else None
-        jobs = asyncio.create_task(_start_jobs(settings, WORKER_MODEL_DELAY_S if worker else 0))
+        jobs = asyncio.create_task(_start_jobs(runtime, WORKER_MODEL_DELAY_S if worker else 0))
         try:
             yield
         finally:
@@ -81,6 +81,14 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     for name, channel in runtime.channels.items():
         setattr(app.state, name, channel)
 
+    channel_routers = [r for r in (c.router() for c in runtime.channels.values()) if r]
+    for router in channel_routers:
+        app.include_router(router)
+    # Innermost: the chat webhooks skip the router's walk (bot/channels/direct.py).
+    from bot.channels.direct import DirectPosts, exact_posts
+
+    app.add_middleware(DirectPosts, routes=exact_posts(channel_routers))
+
     # Browsers may call the REST endpoint only from allowed origins (per organisation, plus
     # settings.cors_origins and our own pages); elsewhere it adds CORS for cors_origins.
     from bot.channels.widget import cors as widget_cors
@@ -95,11 +103,6 @@ def create_app(settings: Settings, *, prepare_in_background: bool = False) -> Fa
     from bot.edge import QueryGuard
 
     app.add_middleware(QueryGuard)
-
-    for channel in runtime.channels.values():
-        router = channel.router()
-        if router is not None:
-            app.include_router(router)
 
     def mount_pages() -> None:
         """Admin, landing, lead, vacancy and privacy pages: none of them answers a chat."""
@@ -178,13 +181,18 @@ async def _after_start(runtime: Runtime, mount_pages: Callable[[], None]) -> Non
         log.exception("mounting the pages failed")
 
 
-async def _start_jobs(settings: Settings, delay: float) -> Callable[[], Awaitable[None]]:
-    """Start the jobs runner after `delay` seconds; the result stops it."""
+async def _start_jobs(runtime: Runtime, delay: float) -> Callable[[], Awaitable[None]]:
+    """Start the jobs runner after `delay` seconds; the result stops it. A turn that wrote a
+    lead (or a volunteer's answer on one) pokes it, so the organisation hears of it at once
+    rather than at the next periodic scan."""
     if delay:
         await asyncio.sleep(delay)
-    from bot.jobs.runner import start
+    from bot.jobs.runner import Wake, start
+    from bot.leads.handlers import SCAN_KIND
 
-    return start(settings)
+    wake = Wake()
+    runtime.pipeline.on_leads = lambda: wake.poke(SCAN_KIND)
+    return start(runtime.settings, wake)
 
 
 async def _prepare(runtime: Runtime) -> None:

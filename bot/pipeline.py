@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.channels.base import Outbound, RenderContext
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from bot.campaigns import CampaignDirectory
     from bot.config import Settings
     from bot.flood import FloodControl
-    from bot.store.turns import LeadInsert, OutboxInsert, TurnDatabase, Tx
+    from bot.store.turns import Item, LeadInsert, OutboxInsert, TurnDatabase, Tx
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class HandleResult:
     erased: bool = False
     # ... because the test ended without consent: what is on screen may stay there.
     forgotten: bool = False
+    # Outbox rows written by this turn and claimed for the channel's sender (Outbound
+    # .claim_seconds): it delivers them at once, without claiming them itself.
+    claimed: list[Item] = field(default_factory=list)
 
 
 @dataclass
@@ -153,6 +157,8 @@ class Pipeline:
                 quiz = default_quiz()
             quizzes = {quiz.id: quiz}
         self.settings = settings
+        # Called after a turn that wrote leads or lead answers commits (the jobs runner's poke).
+        self.on_leads: Callable[[], None] | None = None
         installation = installation_of(settings)
         self.engines = {quiz_id: Engine(q, installation) for quiz_id, q in quizzes.items()}
         self.engine = next(iter(self.engines.values()))
@@ -307,15 +313,18 @@ class Pipeline:
             if found.conversation is None:
                 inbound = _first_touch(inbound, campaigns)
             turn = await self._turn(inbound, found.conversation)
-            conversation_id = await self._save(
+            conversation_id, claimed = await self._save(
                 tx, inbound, user_hash, found.conversation, turn, key, outbound
             )
+        if (turn.leads or turn.lead_answers) and self.on_leads is not None:
+            self.on_leads()
         # A no-consent result also ends in erasure: clients drop what they keep locally too.
         return HandleResult(
             replies=turn.replies,
             conversation_id=conversation_id,
             erased=turn.erase or turn.forget,
             forgotten=turn.forget and not turn.erase,
+            claimed=claimed,
         )
 
     # ------------------------------------------------------------------ the turn
@@ -424,12 +433,19 @@ class Pipeline:
         turn: _Turn,
         key: str | None,
         outbound: Outbound | None,
-    ) -> str:
-        """Write the turn in one go; returns the conversation id (the old one after erasure)."""
+    ) -> tuple[str, list[Item]]:
+        """Write the turn in one go; returns the conversation id (the old one after erasure)
+        and the outbox rows claimed for the channel's sender."""
         from bot.store import turns as store
 
+        # The replies are kept for a repeated message to get the same answer; a channel with
+        # an outbox acknowledges a repeat without one (its rows were written the first time).
         replies_json = (
-            store.dumps([reply_to_dict(r) for r in turn.replies]) if key is not None else None
+            None
+            if key is None
+            else "[]"
+            if outbound is not None
+            else store.dumps([reply_to_dict(r) for r in turn.replies])
         )
         conversation_id = conv["id"] if conv else store.new_id()
         rows = self._outbox_rows(outbound, turn, conversation_id)
@@ -446,16 +462,17 @@ class Pipeline:
                 await store.forget_outbox(tx, conversation_id)
                 # The confirmation still goes out; its row holds no conversation id.
                 await store.enqueue(tx, rows, None, store.utcnow())
-            return conversation_id
+            return conversation_id, []
         if turn.forget:
             await self._forget(tx, inbound, conv, turn, rows)
-            return conversation_id
+            return conversation_id, []
         now = store.utcnow()
         st = turn.state
         meta = inbound.meta
         old = conv or {}
         campaign = old.get("campaign") or meta.get("campaign") or st.campaign
-        await store.write(
+        claim = outbound.claim_seconds if outbound is not None else None
+        claimed = await store.write(
             tx,
             store.Write(
                 conversation_id=conversation_id,
@@ -484,9 +501,10 @@ class Pipeline:
                 key=key,
                 replies_json=replies_json,
                 outbox=rows,
+                claim_until=now + timedelta(seconds=claim) if claim else None,
             ),
         )
-        return conversation_id
+        return conversation_id, claimed
 
     async def _forget(
         self,

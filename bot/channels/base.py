@@ -48,6 +48,9 @@ class Outbound:
     render: Render
     # WhatsApp: free-form replies only until the person's 24-hour service window closes.
     window_ends_at: datetime | None = None
+    # A sender in this process takes the turn's rows as they are written: claimed for this
+    # many seconds (bot.channels.outbox.OutboxSender.take); None leaves them to its claim.
+    claim_seconds: float | None = None
 
 
 class Channel(Protocol):

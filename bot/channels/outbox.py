@@ -8,6 +8,11 @@ classifies failures as `RetryLater` (429, 5xx, network) or `Undeliverable`.
 Per wake-up one statement claims whole chats (see `bot.store.outbox.claim`); each chat is then
 delivered in order by its own task, which records the outcome in one short transaction. New
 chats are claimed while others are still in flight, up to `concurrency` chats at once.
+
+The common case needs no claim at all: a turn whose chat has nothing waiting writes its rows
+claimed for this process (`Outbound.claim_seconds`) and hands them over (`take`). Rows written
+behind calls still going out here are looked for when those are done; rows of other
+processes, expired claims and retries by the claim and the poll.
 """
 
 from __future__ import annotations
@@ -109,14 +114,40 @@ class OutboxSender:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
+        self._chats: dict[str, asyncio.Task[None]] = {}  # chat id -> its calls going out here
+        self._behind: set[str] = set()  # chats with rows written behind those calls
+        self._full = False
         self._retry_at: float | None = None  # loop time of the earliest retry scheduled here
         self.sent = 0
 
     # ------------------------------------------------------------------ lifecycle
 
-    def wake(self) -> None:
-        """New rows were committed: look now instead of at the next poll."""
-        self._wake.set()
+    def wake(self, chat_id: str | None = None) -> None:
+        """New rows were committed unclaimed: look now instead of at the next poll. Rows of
+        a chat whose calls are going out here wait for them: looked for when they are done."""
+        if chat_id is not None and chat_id in self._chats:
+            self._behind.add(chat_id)
+        else:
+            self._wake.set()
+
+    def take(self, items: Sequence[store.Item]) -> None:
+        """Deliver rows a turn claimed for this sender as it wrote them (`claim_seconds`):
+        no claim statement, no round of the sender's loop. When not running, the claim
+        expires and any sender takes them."""
+        if not items:
+            return
+        if self._task is None or self._stopping:
+            self._wake.set()
+            return
+        self._start(sorted(items, key=lambda i: i.id))
+
+    def _start(self, items: Sequence[store.Item]) -> asyncio.Task[None]:
+        chat = items[0].chat_id
+        task = asyncio.create_task(self._chat(items))
+        self._inflight.add(task)
+        self._chats[chat] = task
+        task.add_done_callback(lambda done: self._finished(done, chat))
+        return task
 
     def start(self) -> None:
         if self._task is None:
@@ -202,18 +233,22 @@ class OutboxSender:
         """Claim due chats up to the free capacity and start delivering each."""
         free = min(self.concurrency - len(self._inflight), self.batch)
         if free <= 0 or self._stopping:
+            self._full = free <= 0
             return []
-        started = []
-        for items in (await self._claim(free)).values():
-            task = asyncio.create_task(self._chat(items))
-            self._inflight.add(task)
-            task.add_done_callback(self._finished)
-            started.append(task)
-        return started
+        claimed = await self._claim(free)
+        # At capacity, more chats may be due: look again as soon as one is done.
+        self._full = len(claimed) >= free
+        return [self._start(items) for items in claimed.values()]
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Task[None], chat: str) -> None:
         self._inflight.discard(task)
-        self._wake.set()  # capacity freed; a waiting chat may go on
+        if self._chats.get(chat) is task:
+            del self._chats[chat]
+        if chat in self._behind:  # rows written behind this chat's calls are due now
+            self._behind.discard(chat)
+            self._wake.set()
+        elif self._full:
+            self._wake.set()
 
     async def run_once(self) -> int:
         """Deliver everything due now; returns how many calls went out."""
@@ -266,6 +301,7 @@ class OutboxSender:
                     await store.retry_later(tx, wait.id, wait.attempts, at, wait.reason)
                     due = asyncio.get_running_loop().time() + wait.seconds
                     self._retry_at = min(self._retry_at or due, due)
+                    self._wake.set()  # the loop sleeps until then, not a whole poll
                 await store.release(tx, rest)
         except Exception:
             # The claims expire; the rows go out again (at-least-once) after claim_seconds.

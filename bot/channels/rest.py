@@ -70,8 +70,7 @@ def parse_body(raw: bytes, settings: Settings) -> Inbound:
     from bot import edge
 
     try:  # nesting bound before parsing; no lone surrogate or NUL anywhere (bot/edge.py)
-        body = edge.loads(raw)
-        edge.check_strings(body)
+        body = edge.loads_checked(raw)
     except edge.EdgeError as exc:
         raise BadRequest(exc.status, exc.error, exc.detail) from None
     if not isinstance(body, dict):

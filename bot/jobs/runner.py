@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -125,13 +124,27 @@ async def run_due(settings: Settings, now: datetime | None = None) -> list[Ran]:
     return ran
 
 
+async def bring_forward(settings: Settings, kind: str, now: datetime) -> bool:
+    """Make the periodic job `kind` due now (a turn wrote what it handles); False when it is
+    running or not there."""
+    from bot.store.db import get_engine
+
+    async with get_engine(settings.database_url).begin() as conn:
+        return await store.bring_forward(conn, f"periodic:{kind}", now)
+
+
 async def loop(
-    settings: Settings, poll_s: float = POLL_S, stop: asyncio.Event | None = None
+    settings: Settings,
+    poll_s: float = POLL_S,
+    stop: asyncio.Event | None = None,
+    wake: Wake | None = None,
 ) -> None:
-    """The server's runner: due jobs at real time, every `poll_s` seconds, until cancelled.
+    """The server's runner: due jobs at real time, every `poll_s` seconds, until cancelled,
+    and at once when `wake` is poked (its periodic kinds brought forward first).
 
     An idle poll is one read (`any_due`): it runs beside the message path on every replica."""
     stop = stop or asyncio.Event()
+    wake = wake or Wake()
     ensured_at: float | None = None
     loop_time = asyncio.get_running_loop().time
     while not stop.is_set():
@@ -139,17 +152,47 @@ async def loop(
             if ensured_at is None or loop_time() - ensured_at > ENSURE_PERIODIC_S:
                 await ensure_periodic(settings, clock.now())
                 ensured_at = loop_time()
+            for kind in wake.take():
+                await bring_forward(settings, kind, clock.now())
             while await run_batch(settings, clock.now()):
                 pass
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("jobs runner: a round failed; trying again")
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=poll_s)
+        if not stop.is_set():
+            await wake.wait(stop, poll_s)
 
 
-def start(settings: Settings) -> Callable[[], Awaitable[None]]:
+class Wake:
+    """Pokes for the runner: `poke(kind)` brings the periodic job `kind` forward and runs it
+    now, instead of waiting for its period. The periodic run stays the safety net (another
+    process's turn, a poke lost in a restart)."""
+
+    def __init__(self) -> None:
+        self._kinds: set[str] = set()
+        self._event = asyncio.Event()
+
+    def poke(self, kind: str) -> None:
+        self._kinds.add(kind)
+        self._event.set()
+
+    def take(self) -> list[str]:
+        kinds, self._kinds = sorted(self._kinds), set()
+        self._event.clear()
+        return kinds
+
+    async def wait(self, stop: asyncio.Event, timeout: float) -> None:
+        """Until stopped, poked or `timeout` seconds passed."""
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._event.wait())}
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+
+def start(settings: Settings, wake: Wake | None = None) -> Callable[[], Awaitable[None]]:
     """Start the runner as a background task; returns the coroutine function that stops it.
 
     Off when `settings.jobs_runner` is false (e.g. a dedicated `jobs run` cron instead).
@@ -161,7 +204,7 @@ def start(settings: Settings) -> Callable[[], Awaitable[None]]:
 
         return nothing
     stop = asyncio.Event()
-    task = asyncio.create_task(loop(settings, stop=stop), name="vk-jobs-runner")
+    task = asyncio.create_task(loop(settings, stop=stop, wake=wake), name="vk-jobs-runner")
 
     async def stopper() -> None:
         stop.set()

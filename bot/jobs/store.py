@@ -176,6 +176,16 @@ async def reschedule(conn: AsyncConnection, job: Job, due_at: datetime) -> bool:
     return bool(result.rowcount)
 
 
+async def bring_forward(conn: AsyncConnection, dedupe_key: str, now: datetime) -> bool:
+    """A pending job (by its dedupe key) due now rather than later; True when moved."""
+    result = await conn.execute(
+        sa.update(jobs)
+        .where(_j.dedupe_key == dedupe_key, _j.status == PENDING, _j.due_at > _utc(now))
+        .values(due_at=_utc(now))
+    )
+    return bool(result.rowcount)
+
+
 async def fail(
     conn: AsyncConnection, job: Job, error: str, retry_at: datetime | None, now: datetime
 ) -> bool:

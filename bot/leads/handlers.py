@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
 
-SCAN_EVERY = timedelta(seconds=5)
+# New leads are scanned at once when the turn that wrote them pokes the runner (bot.app);
+# this period is the safety net for a poke that never came (another process, a restart).
+SCAN_EVERY = timedelta(seconds=60)
+SCAN_KIND = "leads.scan"
 LEAD_CREATED = "lead.created"
 LEAD_ESCALATED = "lead.escalated"
 
@@ -53,7 +56,7 @@ async def schedule_for_new_leads(
     return added
 
 
-@register("leads.scan", every=SCAN_EVERY)
+@register(SCAN_KIND, every=SCAN_EVERY)
 async def scan(ctx: Context) -> str | None:
     """New leads written by the turns -> delivery jobs (so the turn path needs no change);
     leads whose volunteer answered "nog niet" -> the volunteer centre."""

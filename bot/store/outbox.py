@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Table
 from sqlmodel import Field, SQLModel
 
+from bot.store.turns import Item as Item
 from bot.store.turns import OutboxInsert, Sql, Tx, dumps
 from bot.store.turns import enqueue as _enqueue
 
@@ -71,18 +71,6 @@ class OutboxRow(SQLModel, table=True):
 
 outbox: Table = OutboxRow.__table__  # type: ignore[attr-defined]
 _o = outbox.c
-
-
-@dataclass(frozen=True)
-class Item:
-    """A claimed outbox row."""
-
-    id: int
-    channel: str
-    chat_id: str
-    op: dict[str, Any]
-    attempts: int
-    window_ends_at: datetime | None
 
 
 def _item(channel: str, row: Any) -> Item:

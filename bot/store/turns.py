@@ -141,6 +141,15 @@ _SQL = {
         "INSERT INTO outbox (channel, chat_id, conversation_id, op, status, attempts, "
         "next_attempt_at, window_ends_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
     ),
+    # A turn's rows claimed for this process's sender as they are written (see `write`).
+    "insert_outbox_claimed": (
+        "INSERT INTO outbox (channel, chat_id, conversation_id, op, status, attempts, "
+        "next_attempt_at, window_ends_at, created_at, claimed_until) "
+        "VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?) RETURNING id"
+    ),
+    "chat_has_pending": (
+        "SELECT 1 FROM outbox WHERE status = 'pending' AND channel = ? AND chat_id = ? LIMIT 1"
+    ),
     # Erasure: set-aside rows hold the chat id; pending ones still go out (then are deleted).
     "forget_outbox": "DELETE FROM outbox WHERE conversation_id = ? AND status <> 'pending'",
 }
@@ -189,15 +198,19 @@ WITH conv AS (
   SELECT $16::text, $1::text, $17::json, $10::timestamptz WHERE $16::text IS NOT NULL
 ), ob AS (
   INSERT INTO outbox (channel, chat_id, conversation_id, op, status, attempts, next_attempt_at,
-                      window_ends_at, created_at)
+                      window_ends_at, created_at, claimed_until)
   SELECT r.channel, r.chat_id, $1::text, r.op, 'pending', 0, $10::timestamptz,
-         r.window_ends_at, $10::timestamptz
+         r.window_ends_at, $10::timestamptz,
+         CASE WHEN NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending'
+                               AND p.channel = r.channel AND p.chat_id = r.chat_id)
+              THEN $19::timestamptz END
   FROM ROWS FROM (json_to_recordset($18::json)
                   AS (channel text, chat_id text, op json, window_ends_at timestamptz))
        WITH ORDINALITY AS r(channel, chat_id, op, window_ends_at, n)
   ORDER BY r.n
+  RETURNING id, claimed_until
 )
-SELECT 1
+SELECT id FROM ob WHERE claimed_until IS NOT NULL ORDER BY id
 """
 
 
@@ -560,6 +573,9 @@ class Write:
     key: str | None = None
     replies_json: str | None = None
     outbox: list[OutboxInsert] = field(default_factory=list)
+    # Claim the rows for this process's sender until then, when their chat has nothing
+    # pending before them (the sender then delivers them without a claim of its own).
+    claim_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -600,10 +616,31 @@ class OutboxInsert:
     window_ends_at: datetime | None = None
 
 
-async def write(tx: Tx, w: Write) -> None:
+@dataclass(frozen=True)
+class Item:
+    """A claimed outbox row: one call its sender now owns."""
+
+    id: int
+    channel: str
+    chat_id: str
+    op: dict[str, Any]
+    attempts: int
+    window_ends_at: datetime | None
+
+
+def _claimed(rows: Sequence[OutboxInsert], ids: Sequence[int]) -> list[Item]:
+    return [
+        Item(int(i), o.channel, o.chat_id, o.op, 0, o.window_ends_at)
+        for i, o in zip(ids, rows, strict=True)
+    ]
+
+
+async def write(tx: Tx, w: Write) -> list[Item]:
+    """Store the turn; returns the outbox rows claimed for this process's sender (none
+    without `w.claim_until`, or when the chat still has earlier rows waiting)."""
     consent_at = w.consent_at if isinstance(w.consent_at, str) else tx.ts(w.consent_at)
     if tx.dialect == "postgresql":
-        await tx.run(
+        ids = await tx.all(
             "write",
             (
                 w.conversation_id,
@@ -636,10 +673,11 @@ async def write(tx: Tx, w: Write) -> None:
                         for o in w.outbox
                     ]
                 ),
+                w.claim_until,
             ),
         )
         await record_lead_answers(tx, w.conversation_id, w.lead_answers, w.now)
-        return
+        return _claimed(w.outbox, [row[0] for row in ids]) if ids else []
     now = tx.ts(w.now)
     if w.is_new:
         await tx.run(
@@ -691,9 +729,32 @@ async def write(tx: Tx, w: Write) -> None:
         )
     if w.key is not None:
         await tx.run("insert_inbound", (w.key, w.conversation_id, w.replies_json, now))
+    claimed: list[Item] = []
     if w.outbox:
-        await enqueue(tx, w.outbox, w.conversation_id, w.now)
+        claimed = await _enqueue_for_sender(tx, w)
     await record_lead_answers(tx, w.conversation_id, w.lead_answers, w.now)
+    return claimed
+
+
+async def _enqueue_for_sender(tx: Tx, w: Write) -> list[Item]:
+    """SQLite: the turn's rows, claimed when their chat has nothing pending before them."""
+    first = w.outbox[0]
+    one_chat = all(o.channel == first.channel and o.chat_id == first.chat_id for o in w.outbox)
+    if (
+        w.claim_until is None
+        or not one_chat
+        or await tx.one("chat_has_pending", (first.channel, first.chat_id))
+    ):
+        await enqueue(tx, w.outbox, w.conversation_id, w.now)
+        return []
+    at, until = tx.ts(w.now), tx.ts(w.claim_until)
+    ids = []
+    for o in w.outbox:
+        params = (o.channel, o.chat_id, w.conversation_id, dumps(o.op), at)
+        row = await tx.one("insert_outbox_claimed", (*params, tx.ts(o.window_ends_at), at, until))
+        assert row is not None
+        ids.append(row[0])
+    return _claimed(w.outbox, ids)
 
 
 def _lead_params(w: Write, lead: LeadInsert, now: Any) -> tuple[Any, ...]:

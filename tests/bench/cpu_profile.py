@@ -1,5 +1,7 @@
-"""Run a module under cProfile with a CPU-time clock (the default clock is wall time, which on a
-shared machine charges other processes' time and the event loop's idle waits to whatever runs).
+"""Run a module under cProfile with the main thread's CPU clock. The default clock is wall time,
+which on a shared machine charges other processes' time and the event loop's idle waits to
+whatever runs; a process clock charges the other threads' work (the database driver's, the
+background preparation's) to whatever the main thread was doing.
 
     python -m tests.bench.cpu_profile OUT.prof -m bot.cli serve ...
 
@@ -19,7 +21,7 @@ def main() -> None:
     if flag != "-m":
         raise SystemExit(__doc__)
     sys.argv = [module, *rest]
-    profile = cProfile.Profile(time.process_time)
+    profile = cProfile.Profile(time.thread_time)
     profile.enable()
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -95,6 +95,50 @@ def test_clean_text_is_always_encodable(text: str) -> None:
     assert edge.bad_string(cleaned) is None
 
 
+hostile_json = st.recursive(
+    st.none() | st.integers() | hostile_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(hostile_text, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _has_bad_string(value: Any) -> bool:
+    if isinstance(value, str):
+        return edge.bad_string(value) is not None
+    if isinstance(value, list):
+        return any(_has_bad_string(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_bad_string(k) or _has_bad_string(v) for k, v in value.items())
+    return False
+
+
+@FIXED
+@given(hostile_json, st.booleans())
+def test_the_raw_prefilter_never_lets_a_bad_string_through(value: Any, ascii_only: bool) -> None:
+    """Skipping the walk over every string is safe: whatever JSON text decodes to a NUL or a
+    lone surrogate (escaped, or raw UTF-8 surrogates) is flagged, and the checked and cleaned
+    readers then refuse or repair it like the full walk does."""
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    parsed = edge.loads(raw)
+    if _has_bad_string(parsed):
+        assert edge.may_hold_bad_strings(raw)
+        with pytest.raises(edge.EdgeError):
+            edge.loads_checked(raw)
+    else:
+        assert edge.loads_checked(raw) == parsed
+    assert not _has_bad_string(edge.loads_clean(raw))
+    assert edge.loads_clean(raw) == edge.clean(parsed)
+
+
+def test_the_raw_prefilter_passes_plain_updates() -> None:
+    update = {"update_id": 7, "message": {"text": "Hallo 👋 café", "chat": {"id": 1}}}
+    for ascii_only in (True, False):
+        raw = json.dumps(update, ensure_ascii=ascii_only).encode()
+        assert edge.may_hold_bad_strings(raw) == ascii_only  # 👋 is a pair when escaped
+    assert edge.may_hold_bad_strings(b'{"text": "a\\u0000"}')
+    assert edge.may_hold_bad_strings('{"text": "a\ud800"}'.encode("utf-8", "surrogatepass"))
+
+
 rest_bodies = st.fixed_dictionaries(
     {},
     optional={

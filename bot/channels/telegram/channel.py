@@ -67,11 +67,13 @@ class TelegramChannel:
         self._poller: asyncio.Task[None] | None = None
         self._answering: set[asyncio.Task[None]] = set()
 
-    async def handle_update(self, data: dict[str, Any]) -> dict[str, Any]:
+    async def handle_update(self, data: dict[str, Any], cleaned: bool = False) -> dict[str, Any]:
         """Handle a webhook update; returns the webhook's answer: a Bot API call Telegram
-        performs for us (answerCallbackQuery stops the tapped button's spinner), or {}."""
+        performs for us (answerCallbackQuery stops the tapped button's spinner), or {}.
+        `cleaned`: the update came through `edge.loads_clean` already."""
         try:  # a signed update we cannot use is acknowledged and counted (bot/edge.py)
-            data = edge.clean(data)
+            if not cleaned:
+                data = edge.clean(data)
             parsed = from_update(data)
             if parsed is not None:
                 edge.clean_inbound(parsed[0])
@@ -117,8 +119,12 @@ class TelegramChannel:
                 keyboard_shown=before is not None and before.kind == "place",
             )
 
-        await self.pipeline.handle(inbound, Outbound(CHANNEL, str(chat_id), render))
-        self.sender.wake()
+        outbound = Outbound(CHANNEL, str(chat_id), render, claim_seconds=self.sender.claim_seconds)
+        result = await self.pipeline.handle(inbound, outbound)
+        if result.claimed:
+            self.sender.take(result.claimed)
+        else:
+            self.sender.wake(str(chat_id))
 
     async def _answer(self, query_id: str) -> None:
         from telegram.error import TelegramError
@@ -201,7 +207,7 @@ def build_router(tg: TelegramChannel) -> APIRouter:
         except edge.TooLarge:
             return JSONResponse({"detail": "update too large"}, status_code=413)
         try:  # signed but unusable: acknowledged, or Telegram re-sends it forever
-            data = edge.loads(body)
+            data = edge.loads_clean(body)
         except edge.EdgeError as exc:
             edge.ignored(CHANNEL, exc.error)
             return JSONResponse({})
@@ -209,7 +215,7 @@ def build_router(tg: TelegramChannel) -> APIRouter:
             edge.ignored(CHANNEL, "not_an_update")
             return JSONResponse({})
         # An exception gives a 500, and Telegram delivers the update again later.
-        return JSONResponse(await tg.handle_update(data))
+        return JSONResponse(await tg.handle_update(data, cleaned=True))
 
     router = APIRouter(tags=["telegram"])
     router.add_route("/telegram/webhook", webhook, methods=["POST"], include_in_schema=False)

@@ -16,6 +16,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 _JSON = {"Content-Type": "application/json"}
+_OK = b'{"ok":true'  # how the Bot API starts every successful answer
 
 
 class AiohttpRequest(BaseRequest):
@@ -24,6 +25,7 @@ class AiohttpRequest(BaseRequest):
     def __init__(self, connection_pool_size: int = 32, read_timeout: float | None = 15.0) -> None:
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=5.0, sock_read=read_timeout)
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -53,10 +55,12 @@ class AiohttpRequest(BaseRequest):
         """POST a JSON body; (status, the decoded answer or None). The outbox's path: the
         stored call is JSON already, and PTB's parameter objects and error parsing cost more
         CPU than the call itself. Network trouble raises aiohttp's or asyncio's errors."""
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=5.0, sock_read=self._read_timeout)
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        async with self._current().post(url, data=body, headers=_JSON, timeout=timeout) as response:
+        session = self._current()
+        async with session.post(url, data=body, headers=_JSON, timeout=self._timeout) as response:
             raw = await response.read()
+        if response.status == 200 and raw.startswith(_OK):
+            return 200, {"ok": True}  # the result is not needed: a sent call is done
         try:
             return response.status, json.loads(raw)
         except ValueError:

@@ -164,7 +164,7 @@ class WhatsAppChannel:
         """(inbound, recipient, message time) for every message in a verified webhook body."""
         from bot import edge
 
-        data = edge.clean(edge.loads(body))  # depth-bounded; EdgeError is a ValueError
+        data = edge.loads_clean(body)  # depth-bounded; EdgeError is a ValueError
         if not isinstance(data, dict):
             raise ValueError("body is not a webhook update")
         found: list[tuple[Inbound, str, datetime]] = []
@@ -193,11 +193,15 @@ class WhatsAppChannel:
         def render(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
             return whatsapp_render.render(replies, context.lang, public_url)
 
+        claim = self.sender.claim_seconds
         for inbound, recipient, sent_at in found:
-            outbound = Outbound(CHANNEL, recipient, render, sent_at + SERVICE_WINDOW)
-            await self.pipeline.handle(inbound, outbound)
-        if found:
-            self.sender.wake()
+            outbound = Outbound(CHANNEL, recipient, render, sent_at + SERVICE_WINDOW, claim)
+            result = await self.pipeline.handle(inbound, outbound)
+            # Handed over before the next message's turn: its rows then wait behind these.
+            if result.claimed:
+                self.sender.take(result.claimed)
+            else:
+                self.sender.wake(recipient)
         return len(found)
 
     def router(self) -> APIRouter:

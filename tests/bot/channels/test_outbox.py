@@ -247,3 +247,61 @@ async def test_two_replicas_share_one_outbox_without_sending_twice(db_url: str) 
         assert per_chat(delivery.calls, chat) == list(range(20))
     assert sum(r.sent for r in replicas) == len(chats) * 20
     assert await statuses(db_url) == {}
+
+
+async def test_turns_hand_their_rows_to_their_own_replica_in_chat_order(
+    settings: Settings,
+) -> None:
+    """Two replicas, each with its pipeline and sender: their turns write rows claimed for
+    their own sender (no claim statement) unless the chat has rows waiting, which may be the
+    other replica's. People write to either replica, fast; every call goes out once, and each
+    chat's calls in the order of its turns."""
+    delivery = Recording()
+    pipelines = [Pipeline(settings, database=TurnDatabase(settings.database_url)) for _ in "ab"]
+    senders = [OutboxSender(p.database(), delivery, **FAST) for p in pipelines]
+    for sender in senders:
+        sender.start()
+    turn_no: dict[str, int] = {}
+    handed = waited = 0
+
+    def outbound(chat: str, sender: OutboxSender) -> Outbound:
+        n = turn_no[chat] = turn_no.get(chat, -1) + 1
+
+        def render(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
+            return [{"n": n * 100 + i} for i, _ in enumerate(replies)]
+
+        return Outbound("test", chat, render, claim_seconds=sender.claim_seconds)
+
+    async def person(k: int) -> None:
+        nonlocal handed, waited
+        chat = f"chat-{k}"
+        for step, text in enumerate(["/start", "/consent/yes", "hallo", "/back", "/restart"]):
+            pipeline, sender = pipelines[(k + step) % 2], senders[(k + step) % 2]
+            inbound = Inbound("test", chat, payload=text, external_id=f"{chat}-{step}")
+            result = await pipeline.handle(inbound, outbound(chat, sender))
+            if result.claimed:
+                handed += 1
+                sender.take(result.claimed)
+            else:
+                waited += 1
+                sender.wake(chat)
+            await asyncio.sleep(random.uniform(0, 0.004))
+
+    try:
+        await asyncio.gather(*(person(k) for k in range(12)))
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 20
+        while await statuses(settings.database_url) and loop.time() < end:
+            await asyncio.sleep(0.05)
+    finally:
+        for sender in senders:
+            await sender.stop()
+        for pipeline in pipelines:
+            await pipeline.close()
+    assert await statuses(settings.database_url) == {}
+    assert len(delivery.calls) == len(set(delivery.calls))  # nothing twice
+    for k in range(12):
+        sent = per_chat(delivery.calls, f"chat-{k}")
+        assert sent == sorted(sent) and {n // 100 for n in sent} == set(range(5))
+    assert handed and waited  # both paths were taken: handed over, and waiting behind a chat
+    assert sum(s.sent for s in senders) == len(delivery.calls)
