@@ -142,6 +142,9 @@ def _close(candidate: str, key: str) -> bool:
 SHORT_MESSAGE_WORDS = 6
 
 
+# A radio spot sends thousands of the same few first messages ("KRACHT", "kracht!"): each
+# (text, keyword) is worked out once.
+@lru_cache(maxsize=1024)
 def keyword_matches(text: str, keyword: str) -> bool:
     """Does this first message carry the spoken keyword?
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 ELLIPSIS = "…"
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
@@ -59,6 +60,12 @@ def shorten_unique(titles: Sequence[str], limit: int) -> list[str]:
     it apart from the others ("Mensen…lichamelijke…" / "Mensen…verstandelijke…" rather than
     twice "Mensen met een…"); as a last resort a number is appended.
     """
+    return list(_shorten_unique(tuple(titles), limit))
+
+
+# The same question's options are fitted for every person who sees it: once is enough.
+@lru_cache(maxsize=2048)
+def _shorten_unique(titles: tuple[str, ...], limit: int) -> tuple[str, ...]:
     cleaned = [" ".join(t.split()) for t in titles]
     out: list[str] = []
     used: set[str] = set()
@@ -86,7 +93,7 @@ def shorten_unique(titles: Sequence[str], limit: int) -> list[str]:
                 n += 1
         used.add(pick.lower())
         out.append(pick)
-    return out
+    return tuple(out)
 
 
 def truncate(text: str, limit: int) -> str:

@@ -27,6 +27,7 @@ import hmac
 import itertools
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -217,8 +218,11 @@ async def run(db: str = "sqlite", people: int = 3000, seconds: float = 60.0) -> 
         VK_WHATSAPP_VERIFY_TOKEN=WA_VERIFY,
         VK_WHATSAPP_API_URL=f"http://127.0.0.1:{api_port}",
     )
+    cmd = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
+    if os.environ.get("BENCH_PROFILE"):  # cProfile of the whole server run, to this file
+        cmd[1:1] = ["-m", "tests.bench.cpu_profile", os.environ["BENCH_PROFILE"]]
     popen = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        cmd,
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -255,7 +259,8 @@ async def run(db: str = "sqlite", people: int = 3000, seconds: float = 60.0) -> 
         report.last_reply_after_s = round(float(final["last"]) - start_wall, 2)
         report.server_rss_mb = round(rss_mb(proc), 1)
     finally:
-        stop(popen)
+        # With BENCH_PROFILE, SIGINT: SIGTERM would end the server before cProfile's dump.
+        stop(popen, signal.SIGINT if os.environ.get("BENCH_PROFILE") else signal.SIGTERM, 60)
         stop(fake_proc)
         if pg_name:
             drop_pg_database(pg_name)
