@@ -1,16 +1,15 @@
 """The WhatsApp channel (Cloud API via pywa): webhook -> Inbound -> pipeline -> outbox.
 
 `GET /whatsapp/webhook` answers Meta's verification challenge; `POST /whatsapp/webhook` checks
-`X-Hub-Signature-256` with pywa's own validator (403 when it does not match), lets pywa parse
-each message (text, reply button, list row, shared location) and hands it to the pipeline.
+`X-Hub-Signature-256` with pywa's own validator (403 when it does not match), reads each message
+(text, reply button, list row, shared location: bot.channels.whatsapp.inbound) and hands it to
+the pipeline.
 Replies may only be free-form inside the 24-hour service window that the person's message
 opens; every outbox row carries the end of that window.
 """
 
 from __future__ import annotations
 
-import contextvars
-import json
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from bot.channels.base import Outbound, RenderContext
 from bot.channels.outbox import OutboxSender
 from bot.channels.whatsapp import render as whatsapp_render
+from bot.channels.whatsapp.inbound import read_messages
 from bot.channels.whatsapp.send import WhatsAppDelivery, build_client, graph_session
 from bot.pipeline import Inbound
 
@@ -36,60 +36,9 @@ CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SERVICE_WINDOW = timedelta(hours=24)
 MAX_BODY_BYTES = 512 * 1024
-_MEDIA = frozenset({"image", "video", "audio", "document", "sticker", "contacts"})
 
 # What a malformed (but signed) body raises while parsed; database errors are not among them.
 _UNUSABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError)
-
-_collected: contextvars.ContextVar[list[tuple[Inbound, str, datetime]]] = contextvars.ContextVar(
-    "whatsapp_collected"
-)
-
-
-def _contact_for(message: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[str, Any]:
-    """The contact entry of one message's sender (synthesised when Meta left it out)."""
-    for contact in contacts:
-        if message.get("from_user_id") and contact.get("user_id") == message["from_user_id"]:
-            return contact
-        if message.get("from") and contact.get("wa_id") == message["from"]:
-            return contact
-    if len(contacts) == 1:
-        return contacts[0]
-    synthetic = {"wa_id": message.get("from"), "user_id": message.get("from_user_id")}
-    return {k: v for k, v in synthetic.items() if v}
-
-
-def split_updates(data: dict[str, Any]) -> list[bytes]:
-    """One webhook body per message: pywa reads only the first message of an update."""
-    bodies: list[bytes] = []
-    for entry in data.get("entry") or []:
-        for change in entry.get("changes") or []:
-            value = change.get("value") or {}
-            if change.get("field") != "messages":
-                continue
-            for status in value.get("statuses") or []:
-                if status.get("status") == "failed":
-                    log.warning("WhatsApp could not deliver a message: %s", status.get("errors"))
-            contacts = list(value.get("contacts") or [])
-            for message in value.get("messages") or []:
-                single = {
-                    **value,
-                    "messages": [message],
-                    "contacts": [_contact_for(message, contacts)],
-                }
-                body = {
-                    "object": data.get("object", "whatsapp_business_account"),
-                    "entry": [
-                        {"id": entry.get("id"), "changes": [{"field": "messages", "value": single}]}
-                    ],
-                }
-                bodies.append(json.dumps(body).encode())
-    return bodies
-
-
-def sender_key(user: Any) -> str:
-    """The business-scoped user id (BSUID), or the phone-number wa_id when there is none."""
-    return str(user.bsuid or user.wa_id)
 
 
 class WhatsAppChannel:
@@ -110,72 +59,15 @@ class WhatsAppChannel:
         self.client = client or build_client(settings, self._session)
         self.delivery = WhatsAppDelivery(settings)
         self.sender = OutboxSender(pipeline.database(), self.delivery)
-        self._register_handlers()
 
-    # ------------------------------------------------------------------ parsing (pywa)
-
-    def _register_handlers(self) -> None:
-        from pywa_async.handlers import (
-            CallbackButtonHandler,
-            CallbackSelectionHandler,
-            MessageHandler,
-        )
-
-        self.client.add_handlers(
-            MessageHandler(self._on_message),
-            CallbackButtonHandler(self._on_reply),
-            CallbackSelectionHandler(self._on_reply),
-        )
-
-    @staticmethod
-    def _collect(inbound: Inbound, update: Any) -> None:
-        sent_at = update.timestamp
-        _collected.get().append((inbound, inbound.sender, sent_at))
-
-    async def _on_message(self, _client: Any, message: Any) -> None:
-        from pywa.types import MessageType
-
-        key = sender_key(message.from_user)
-        kind = message.type
-        if kind == MessageType.LOCATION and message.location is not None:
-            loc = (float(message.location.latitude), float(message.location.longitude))
-            inbound = Inbound(CHANNEL, key, location=loc, external_id=message.id)
-        elif kind == MessageType.REQUEST_WELCOME:
-            # The person opened the chat for the first time: greet them.
-            inbound = Inbound(CHANNEL, key, payload="/start", external_id=message.id)
-        elif kind == MessageType.TEXT:
-            # A radio keyword ("KRACHT") in a first message is attributed by the pipeline.
-            inbound = Inbound(CHANNEL, key, text=message.text or "", external_id=message.id)
-        elif kind in _MEDIA:
-            # A photo or voice note: "sorry, I did not understand" beats silence.
-            inbound = Inbound(CHANNEL, key, text="", external_id=message.id)
-        else:
-            return  # reactions, orders, system notices: nothing to answer
-        self._collect(inbound, message)
-
-    async def _on_reply(self, _client: Any, reply: Any) -> None:
-        payload = str(reply.data)
-        inbound = Inbound(
-            CHANNEL, sender_key(reply.from_user), payload=payload, external_id=reply.id
-        )
-        self._collect(inbound, reply)
+    # ------------------------------------------------------------------ parsing
 
     async def parse(self, body: bytes) -> list[tuple[Inbound, str, datetime]]:
         """(inbound, recipient, message time) for every message in a verified webhook body."""
         from bot import edge
 
         data = edge.loads_clean(body)  # depth-bounded; EdgeError is a ValueError
-        if not isinstance(data, dict):
-            raise ValueError("body is not a webhook update")
-        found: list[tuple[Inbound, str, datetime]] = []
-        for single in split_updates(data):
-            token = _collected.set([])
-            try:
-                await self.client.webhook_update_handler(single)
-                found += _collected.get()
-            finally:
-                _collected.reset(token)
-        return found
+        return list(read_messages(data, self.settings.whatsapp_phone_id or ""))
 
     # ------------------------------------------------------------------ handling
 

@@ -3,10 +3,6 @@ messages to the Cloud API at `VK_WHATSAPP_API_URL` (`/{version}/{phone-number-id
 
 pywa always aims at graph.facebook.com but accepts our own httpx client: a request hook on
 that client sends its requests to `VK_WHATSAPP_API_URL` instead (a local fake in tests).
-
-pywa 4.5 builds the sender of every incoming message with `data["user_id"]` and so drops the
-classic payloads that carry only `wa_id` (KeyError). `TolerantUser` reads the business-scoped
-`user_id` when it is there and falls back to `wa_id`.
 """
 
 from __future__ import annotations
@@ -57,24 +53,12 @@ def graph_session(settings: Settings) -> httpx.AsyncClient:
 
 
 def build_client(settings: Settings, session: httpx.AsyncClient | None = None) -> WhatsApp:
-    """The pywa client: sends via the Graph API, checks the webhook's verify token and HMAC."""
+    """The pywa client: checks the webhook's verify token and HMAC signature (and can call
+    the Graph API; the outbox sends itself, see `WhatsAppDelivery`)."""
     from pywa_async import WhatsApp
-    from pywa_async.types import User
-
-    class TolerantUser(User):
-        """The sender of a message, keyed by `user_id` (BSUID) with `wa_id` as fallback."""
-
-        @classmethod
-        def from_contact(cls, data: dict[str, Any], client: Any) -> TolerantUser:
-            if "user_id" not in data:
-                data = {**data, "user_id": None}
-            return super().from_contact(data, client)  # type: ignore[return-value]
-
-    class Client(WhatsApp):
-        _usr_cls = TolerantUser
 
     version = settings.whatsapp_api_version.lstrip("vV")
-    return Client(
+    return WhatsApp(
         phone_id=settings.whatsapp_phone_id,
         token=settings.whatsapp_token,
         session=session or graph_session(settings),
