@@ -13,6 +13,9 @@ first step that understands it wins:
  3a. bracket number    on a question of ranges (hours, age), a number alone ("4", "vier uur",
                        "ik ben 45") is a value the engine puts in its range, never an
                        option's position
+ 3b. a button's label  on a choice question, text that is an option's label, or the label
+                       with a typo ("ik heb weeinig tijd"), is that option: the NLU never gets
+                       to read a button's own words as a command
  3. NLU interpreter    intents (help, back, delete my data...), entities the question expects
                        (hours, days, causes, age), a switch of language; it reads the option
                        the NLU parse found with the same option matcher as step 4
@@ -67,6 +70,9 @@ Interpreter = Callable[[str, State, "Question | None", str], Awaitable["Event | 
 # pre-answers the consent question or picks a language on its first message).
 _AFTER_START = frozenset({Command.CONSENT_YES, Command.CONSENT_NO, Command.CONSENT_MORE})
 _CHOICE_KINDS = ("choice", "scale", "multi")
+# How sure the option matcher must be that the text is a label (exact 1.0; a typo 0.76-0.95,
+# less when another label is nearly as close).
+LABEL_CONFIDENCE = 0.8
 # Questions whose options are ranges of a number: a typed number is a value, not a position.
 _RANGE_FEEDS = frozenset({"hours", "age"})
 _DECIMAL = re.compile(r"\d[.,]\d")
@@ -232,6 +238,10 @@ class Understand:
             number = range_number(question, text)
             if number is not None:
                 return Value(number, source="text")
+        if question is not None and question.kind in _CHOICE_KINDS:  # 3b
+            label = self.label(question, text, lang)
+            if label is not None:
+                return label
         nlu = await self._interpret(text, state, question, lang, channel)  # 3
         if nlu is not None:
             return nlu
@@ -263,6 +273,13 @@ class Understand:
             if self._on_error is not None:
                 self._on_error(channel)
             return None
+
+    def label(self, question: Question, text: str, lang: str) -> Answer | None:
+        """The option whose label the whole text is (exactly or with a small typo)."""
+        best = self.matcher.match(text, option_specs(question), lang)
+        if best is None or best.how not in ("exact", "typo") or best.confidence < LABEL_CONFIDENCE:
+            return None
+        return Answer(question.id, (best.id,), final=True)
 
     def options(self, question: Question, text: str, lang: str) -> Answer | None:
         """The one option matcher: the options the text picks, as a recorded answer."""

@@ -289,7 +289,10 @@ async def converse(
         sent += 1
         if status != 200:
             raise RuntimeError(f"HTTP {status}: {messages}")
-        body = person.next_request(messages) if person else next_request(messages, rng)
+        try:
+            body = person.next_request(messages) if person else next_request(messages, rng)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{sender} after {body!r}: {exc}") from None
         if sent > 100:
             raise RuntimeError("conversation did not finish")
     if not has_result(messages):

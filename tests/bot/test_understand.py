@@ -172,6 +172,27 @@ async def test_the_interpreter_comes_after_keywords_and_places_before_options() 
     assert calls == ["hoe zit dat", "de tweede"]
 
 
+async def test_a_button_label_with_a_typo_is_never_read_as_a_command() -> None:
+    """ "Ik heb weinig tijd" is an answer to the hours question; an NLU that hears "ik heb
+    geen tijd" (stop) in it must not get the chance, not even with a typo in it."""
+    calls: list[str] = []
+
+    async def hears_stop(
+        text: str, state: State, question: Question | None, lang: str
+    ) -> Event | None:
+        calls.append(text)
+        return Command.STOP
+
+    understand = Understand(QUIZ, interpreter=hears_stop)
+    hours = QUIZ.question("hours")
+    little = next(o for o in hours.options if o.title["nl"].lower().startswith("ik heb weinig"))
+    for text in ("Ik heb weinig tijd", "ik heb weeinig tijd", "ik heb weinig tjd"):
+        assert await event_for(understand, at("hours"), text) == Answer("hours", (little.id,), True)
+    assert calls == []
+    assert await event_for(understand, at("hours"), "ik moet nu weg") is Command.STOP
+    assert calls == ["ik moet nu weg"]
+
+
 async def test_a_failing_interpreter_falls_back_to_option_matching() -> None:
     errors: list[str] = []
 
