@@ -130,6 +130,12 @@ class OutboxSender:
         else:
             self._wake.set()
 
+    @property
+    def hand_over_seconds(self) -> float | None:
+        """How long a turn may claim its rows for this sender (`Outbound.claim_seconds`):
+        None while the sender is not running, so no row waits out a claim nobody serves."""
+        return self.claim_seconds if self._task is not None and not self._stopping else None
+
     def take(self, items: Sequence[store.Item]) -> None:
         """Deliver rows a turn claimed for this sender as it wrote them (`claim_seconds`):
         no claim statement, no round of the sender's loop. When not running, the claim

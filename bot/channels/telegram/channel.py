@@ -119,7 +119,8 @@ class TelegramChannel:
                 keyboard_shown=before is not None and before.kind == "place",
             )
 
-        outbound = Outbound(CHANNEL, str(chat_id), render, claim_seconds=self.sender.claim_seconds)
+        claim = self.sender.hand_over_seconds
+        outbound = Outbound(CHANNEL, str(chat_id), render, claim_seconds=claim)
         result = await self.pipeline.handle(inbound, outbound)
         if result.claimed:
             self.sender.take(result.claimed)

@@ -85,7 +85,7 @@ class WhatsAppChannel:
         def render(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
             return whatsapp_render.render(replies, context.lang, public_url)
 
-        claim = self.sender.claim_seconds
+        claim = self.sender.hand_over_seconds
         for inbound, recipient, sent_at in found:
             outbound = Outbound(CHANNEL, recipient, render, sent_at + SERVICE_WINDOW, claim)
             result = await self.pipeline.handle(inbound, outbound)

@@ -270,7 +270,7 @@ async def test_turns_hand_their_rows_to_their_own_replica_in_chat_order(
         def render(replies: list[Any], context: RenderContext) -> list[dict[str, Any]]:
             return [{"n": n * 100 + i} for i, _ in enumerate(replies)]
 
-        return Outbound("test", chat, render, claim_seconds=sender.claim_seconds)
+        return Outbound("test", chat, render, claim_seconds=sender.hand_over_seconds)
 
     async def person(k: int) -> None:
         nonlocal handed, waited
@@ -305,3 +305,13 @@ async def test_turns_hand_their_rows_to_their_own_replica_in_chat_order(
         assert sent == sorted(sent) and {n // 100 for n in sent} == set(range(5))
     assert handed and waited  # both paths were taken: handed over, and waiting behind a chat
     assert sum(s.sent for s in senders) == len(delivery.calls)
+
+
+async def test_a_sender_that_is_not_running_is_handed_nothing(db_url: str) -> None:
+    """Rows claimed for a sender that never runs would wait out the claim: none are."""
+    sender = OutboxSender(db_url, Recording(), **FAST)
+    assert sender.hand_over_seconds is None
+    sender.start()
+    assert sender.hand_over_seconds == sender.claim_seconds
+    await sender.stop()
+    assert sender.hand_over_seconds is None
