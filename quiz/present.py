@@ -134,17 +134,7 @@ def render_result(
         )
     else:
         profile = ctx.profile_data(result)
-        lines = [profile["description"]]
-        if profile["reasons"]:
-            joined = join_words(profile["reasons"], ctx.t("reason_joiner"))
-            lines.append(ctx.t("result_reasons", reasons=joined))
-        lines.append(f"{ctx.t('strengths')}: {', '.join(profile['strengths'])}.")
-        lines.append(f"{ctx.t('example_roles')}: {', '.join(profile['roles'])}.")
-        level = profile.get("confidence_level") or "medium"
-        if profile["runner_up"]:
-            lines.append(
-                ctx.t(f"result_confidence_{level}", runner_up=profile["runner_up"]["name"])
-            )
+        lines = _profile_lines(ctx, profile)
         replies.append(
             Card(
                 title=ctx.t("result_intro", name=profile["name"]),
@@ -168,18 +158,9 @@ def render_profile(
     if result is None:
         return [Card(title=ctx.t("result_unknown"), text="", data={"result": {"profile": None}})]
     profile = ctx.profile_data(result)
-    lines = [profile["description"]]
     if motive:
-        lines.append(ctx.t("result_motive", motive=motive))
         profile["motive"] = motive
-    if profile["reasons"]:
-        joined = join_words(profile["reasons"], ctx.t("reason_joiner"))
-        lines.append(ctx.t("result_reasons", reasons=joined))
-    lines.append(f"{ctx.t('strengths')}: {', '.join(profile['strengths'])}.")
-    lines.append(f"{ctx.t('example_roles')}: {', '.join(profile['roles'])}.")
-    level = profile.get("confidence_level") or "medium"
-    if profile["runner_up"]:
-        lines.append(ctx.t(f"result_confidence_{level}", runner_up=profile["runner_up"]["name"]))
+    lines = _profile_lines(ctx, profile, motive)
     return [
         Card(
             title=ctx.t("result_intro", name=profile["name"]),
@@ -188,6 +169,25 @@ def render_profile(
             data={"result": {"profile": profile}},
         )
     ]
+
+
+def _profile_lines(
+    ctx: RenderContext, profile: dict[str, Any], motive: str | None = None
+) -> list[str]:
+    """The profile card's paragraphs: description, motive, reasons, strengths, example
+    roles, and how clear the result is."""
+    lines = [profile["description"]]
+    if motive:
+        lines.append(ctx.t("result_motive", motive=motive))
+    if profile["reasons"]:
+        joined = join_words(profile["reasons"], ctx.t("reason_joiner"))
+        lines.append(ctx.t("result_reasons", reasons=joined))
+    lines.append(f"{ctx.t('strengths')}: {', '.join(profile['strengths'])}.")
+    lines.append(f"{ctx.t('example_roles')}: {', '.join(profile['roles'])}.")
+    level = profile.get("confidence_level") or "medium"
+    if profile["runner_up"]:
+        lines.append(ctx.t(f"result_confidence_{level}", runner_up=profile["runner_up"]["name"]))
+    return lines
 
 
 def render_matches(ctx: RenderContext, recs: Sequence[dict[str, Any]]) -> list[Reply]:

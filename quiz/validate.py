@@ -591,13 +591,8 @@ def _handoff_texts(raw: dict[str, Any], tf: str, col: _Collector) -> dict[str, s
         if key not in handoff.TEXT_PLACEHOLDERS:
             col.add(tf, f"handoff.{key}", "unknown text (the hand-off does not use it)")
     for key, expected in handoff.TEXT_PLACEHOLDERS.items():
-        text = texts.get(key, "")
-        if not text:
-            continue
-        try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
-        except ValueError as exc:
-            col.add(tf, f"handoff.{key}", f"malformed placeholder: {exc}")
+        fields = _placeholders(texts.get(key, ""), tf, f"handoff.{key}", col)
+        if fields is None:
             continue
         for name in sorted(expected - fields):
             col.add(tf, f"handoff.{key}", f"must contain the placeholder {{{name}}}")
@@ -843,16 +838,25 @@ def _check_dimensions(
                         )
 
 
+def _placeholders(
+    text: str, file: str, where: str, col: _Collector, hint: str = ""
+) -> set[str] | None:
+    """The {fields} a text fills in; None for no text, or a malformed one (reported)."""
+    if not text:
+        return None
+    try:
+        return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    except ValueError as exc:
+        col.add(file, where, f"malformed placeholder: {exc}{hint}")
+        return None
+
+
 def _check_ui(table: Mapping[str, str], file: str, col: _Collector) -> None:
     """Placeholders the engine fills, and button texts that fit WhatsApp."""
     for key in (*REQUIRED_UI_KEYS, *(k for k in UI_PLACEHOLDERS if k not in REQUIRED_UI_KEYS)):
-        text = table.get(key, "")
-        if not text:
-            continue
-        try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
-        except ValueError as exc:
-            col.add(file, f"ui.{key}", f"malformed placeholder: {exc} (write a brace as {{{{ }}}})")
+        hint = " (write a brace as {{ }})"
+        fields = _placeholders(table.get(key, ""), file, f"ui.{key}", col, hint)
+        if fields is None:
             continue
         expected = UI_PLACEHOLDERS.get(key, frozenset())
         for name in sorted(expected - fields):

@@ -142,7 +142,7 @@ class OutboxSender:
         expires and any sender takes them."""
         if not items:
             return
-        if self._task is None or self._stopping:
+        if self.hand_over_seconds is None:
             self._wake.set()
             return
         self._start(sorted(items, key=lambda i: i.id))

@@ -19,7 +19,7 @@ from bot.orgs.importer import import_rows
 from bot.recommender import Catalogue, Recommender, prepare_query
 from bot.store.db import get_sync_engine
 from quiz.effects import NeedRecommendations
-from quiz.engine import Engine
+from quiz.engine import Engine, Step
 from quiz.messages import Buttons, Card
 from quiz.protocol import Recommendations, Start, Value, decode
 from quiz.ranking import ListSource, Query, recommend
@@ -117,11 +117,13 @@ async def test_hook_on_an_empty_database_answers_empty(settings: Settings) -> No
     assert items == [] and more is False
 
 
-async def test_conversation_ends_in_real_recommendations(settings: Settings) -> None:
-    import_rows(settings.database_url, _rows(400))
-    quiz = load_quiz()
-    engine = Engine(quiz)
-    hook = Recommender(settings, texts=quiz)
+def walk_to_recommendations(
+    engine: Engine, place: dict[str, Any], picks: dict[str, str] | None = None
+) -> tuple[Step, NeedRecommendations]:
+    """Consent, yes to nearby work, then every question: the option in `picks` or the first
+    one, `place` for the place question, 30 for a number. Returns the last step and the
+    recommendation request the engine made."""
+    picks = picks or {}
     step = engine.step(engine.new_state("nl"), Start(lang="nl"))
     step = engine.step(step.state, decode("/consent/yes"))
     need: NeedRecommendations | None = None
@@ -133,17 +135,26 @@ async def test_conversation_ends_in_real_recommendations(settings: Settings) -> 
         if q is None:
             break
         if q.kind == "place":
-            match = get_gazetteer().resolve("Utrecht")
-            assert match is not None
-            step = engine.step(step.state, Value(match.to_value()))
+            step = engine.step(step.state, Value(place))
         elif q.kind == "number" or not q.options:
             step = engine.step(step.state, Value(30))
         else:
-            step = engine.step(step.state, decode(f"/a/{q.id}/{q.options[0].id}"))
+            step = engine.step(step.state, decode(f"/a/{q.id}/{picks.get(q.id, q.options[0].id)}"))
             if q.kind == "multi":
                 step = engine.step(step.state, decode(f"/done/{q.id}"))
         need = next((e for e in step.effects if isinstance(e, NeedRecommendations)), need)
     assert need is not None
+    return step, need
+
+
+async def test_conversation_ends_in_real_recommendations(settings: Settings) -> None:
+    import_rows(settings.database_url, _rows(400))
+    quiz = load_quiz()
+    engine = Engine(quiz)
+    hook = Recommender(settings, texts=quiz)
+    match = get_gazetteer().resolve("Utrecht")
+    assert match is not None
+    step, need = walk_to_recommendations(engine, dict(match.to_value()))
     items, more = await hook(dict(need.query), need.offset, need.limit)
     assert items
     step = engine.step(step.state, Recommendations(tuple(items), 0, more))
@@ -211,24 +222,7 @@ async def test_one_off_helper_with_one_hour_gets_a_four_hour_one_off_task(
     engine = Engine(quiz)
 
     def query_for(picks: dict[str, str]) -> dict[str, Any]:
-        step = engine.step(engine.new_state("nl"), Start(lang="nl"))
-        step = engine.step(step.state, decode("/consent/yes"))
-        need: NeedRecommendations | None = None
-        for _ in range(40):
-            if step.state.phase == "offer":
-                step = engine.step(step.state, decode("/nearby/yes"))
-                continue
-            q = engine.current_question(step.state)
-            if q is None:
-                break
-            if q.kind == "place":
-                step = engine.step(step.state, Value(here.to_value()))
-                continue
-            option = picks.get(q.id, q.options[0].id)
-            step = engine.step(step.state, decode(f"/a/{q.id}/{option}"))
-            need = next((e for e in step.effects if isinstance(e, NeedRecommendations)), need)
-        assert need is not None
-        return dict(need.query)
+        return dict(walk_to_recommendations(engine, dict(here.to_value()), picks)[1].query)
 
     hook = Recommender(settings, texts=quiz)
     # "Eén keer": no weekly hours are asked, the day's four hours are fine.
