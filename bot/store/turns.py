@@ -348,6 +348,22 @@ class TurnDatabase:
             async with self._write_lock, self._sqlite_transaction() as tx:
                 yield tx
 
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[Tx]:
+        """A connection without BEGIN and COMMIT around its statements: for one statement,
+        which is atomic by itself (one round trip on Postgres instead of three)."""
+        if self.dialect == "postgresql":
+            pool = await self._pg_pool()
+            con = await pool.acquire()
+            try:
+                yield _AsyncpgTx(con)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pool.release(con)
+        else:
+            async with self._write_lock:
+                yield _SqliteTx(self._sqlite_con())
+
     # -------------------------------------------------------------- SQLite
 
     def _sqlite_con(self) -> sqlite3.Connection:

@@ -55,6 +55,7 @@ from tests.bench.bench_rest_load import (
     drop_pg_database,
     fresh_database,
     rss_mb,
+    settle,
     stop,
 )
 from tests.fakes.harness import TG_SECRET, WA_SECRET, WA_VERIFY
@@ -300,7 +301,8 @@ async def run(
                     1, questions
                 )
             await warm.close()
-            print("measuring", file=sys.stderr)
+            waited = await settle(proc)
+            print(f"measuring (server at rest after {waited:.1f} s)", file=sys.stderr)
             calls_before = fake.watch.calls
             cpu_before = cpu_seconds(proc)
             sys_before = proc.cpu_times().system

@@ -315,6 +315,20 @@ def cpu_seconds(proc: psutil.Process) -> float:
     return total
 
 
+async def settle(proc: psutil.Process, busy: float = 0.03, limit: float = 30.0) -> float:
+    """Wait until the server has done its start-up work (the periodic jobs' first round,
+    the background preparation): until it used less than `busy` of a core for one second.
+    Returns the seconds waited. What it does at rest afterwards (polls) is measured."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while loop.time() - start < limit:
+        before = cpu_seconds(proc)
+        await asyncio.sleep(1.0)
+        if cpu_seconds(proc) - before < busy:
+            break
+    return loop.time() - start
+
+
 def rss_mb(proc: psutil.Process) -> float:
     total = 0
     for p in server_tree(proc):
@@ -417,6 +431,7 @@ async def run(
             await converse(conn, f"warm-{i}", rng, [], TypedPerson(rng) if typed else None)
         await conn.close()
 
+        await settle(proc)
         cpu_before = cpu_seconds(proc)
         peak = rss_mb(proc)
         latencies: list[float] = []

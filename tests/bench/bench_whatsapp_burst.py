@@ -47,6 +47,7 @@ from tests.bench.bench_rest_load import (
     drop_pg_database,
     fresh_database,
     rss_mb,
+    settle,
     stop,
 )
 from tests.fakes.harness import WA_SECRET, WA_VERIFY
@@ -234,6 +235,7 @@ async def run(db: str = "sqlite", people: int = 3000, seconds: float = 60.0) -> 
         _create_campaign(env)
         await listener(10_000_000, port, fake.phone_id, Report(db, 1, 0))  # warm-up
         await asyncio.sleep(THINK_SECONDS)
+        await settle(proc)
         before = (await stats(api_port))["count"]
         cpu_before = cpu_seconds(proc)
         gap = seconds / max(people, 1)

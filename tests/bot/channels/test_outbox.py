@@ -315,3 +315,56 @@ async def test_a_sender_that_is_not_running_is_handed_nothing(db_url: str) -> No
     assert sender.hand_over_seconds == sender.claim_seconds
     await sender.stop()
     assert sender.hand_over_seconds is None
+
+
+async def test_one_pass_records_sent_retried_and_set_aside_rows_together(db_url: str) -> None:
+    """Chats done in the same pass share one record: each row still gets its own outcome."""
+    await add(db_url, "fine", range(3))
+    await add(db_url, "busy", range(2))
+    await add(db_url, "blocked", range(2))
+    delivery = Recording(
+        {("busy", 0): [RetryLater("429", 30.0)], ("blocked", 0): [Undeliverable("blocked")]}
+    )
+    sender = OutboxSender(db_url, delivery, **FAST)
+    assert await sender.run_once() == 4
+    assert await statuses(db_url) == {"pending": 2, "dead": 1}
+    assert per_chat(delivery.calls, "fine") == [0, 1, 2]
+    assert per_chat(delivery.calls, "blocked") == [1]
+    assert per_chat(delivery.calls, "busy") == []  # waits 30 s, its second row behind it
+    await sender.stop()
+
+
+class Slow(Recording):
+    """Each call takes 30 ms: three of them outlast the sender's tick."""
+
+    async def deliver(self, chat_id: str, op: dict[str, Any]) -> None:
+        await asyncio.sleep(0.03)
+        self.calls.append((chat_id, op["n"]))
+
+
+async def test_rows_handed_over_behind_calls_going_out_follow_them(db_url: str) -> None:
+    """A turn's rows taken while its chat's calls are on their way go out after them, in
+    order, from the same task; nothing is left pending."""
+    await add(db_url, "chat", range(6))
+    db = TurnDatabase(db_url)
+    now = outbox.utcnow()
+    async with db.transaction() as tx:
+        items = await outbox.claim(tx, "test", now, now + timedelta(seconds=60), 10)
+    await db.close()
+    delivery = Slow()
+    sender = OutboxSender(db_url, delivery, **FAST)
+    sender.start()
+    try:
+        sender.take(items[:3])
+        await asyncio.sleep(0)
+        assert sender.holds("chat")
+        sender.take(items[3:])  # while the first three are going out
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 5
+        while (sender.holds("chat") or await statuses(db_url)) and loop.time() < end:
+            await asyncio.sleep(0.01)
+    finally:
+        await sender.stop()
+    assert per_chat(delivery.calls, "chat") == list(range(6))
+    assert await statuses(db_url) == {}
+    assert sender.sent == 6
