@@ -350,19 +350,20 @@ class TurnDatabase:
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[Tx]:
-        """A connection without BEGIN and COMMIT around its statements: for one statement,
-        which is atomic by itself (one round trip on Postgres instead of three)."""
-        if self.dialect == "postgresql":
-            pool = await self._pg_pool()
-            con = await pool.acquire()
-            try:
-                yield _AsyncpgTx(con)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pool.release(con)
-        else:
-            async with self._write_lock:
-                yield _SqliteTx(self._sqlite_con())
+        """For one statement, which is atomic by itself: on Postgres a pooled connection
+        without BEGIN and COMMIT (one round trip instead of three). SQLite takes the usual
+        transaction: its BEGIN IMMEDIATE waits out other processes' writers."""
+        if self.dialect != "postgresql":
+            async with self.transaction() as tx:
+                yield tx
+            return
+        pool = await self._pg_pool()
+        con = await pool.acquire()
+        try:
+            yield _AsyncpgTx(con)
+        finally:
+            with contextlib.suppress(Exception):
+                await pool.release(con)
 
     # -------------------------------------------------------------- SQLite
 

@@ -368,3 +368,31 @@ async def test_rows_handed_over_behind_calls_going_out_follow_them(db_url: str) 
     assert per_chat(delivery.calls, "chat") == list(range(6))
     assert await statuses(db_url) == {}
     assert sender.sent == 6
+
+
+async def test_a_record_waits_for_another_writer_instead_of_failing(db_url: str) -> None:
+    """SQLite: when another process writes as a delivery is recorded, the record waits its
+    turn (a failed record leaves the rows claimed, to be sent again minutes later)."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("Postgres has row locks, not one writer")
+    import sqlite3
+
+    from bot.store.url import parse_db_url
+
+    await add(db_url, "chat", range(2))
+    other = sqlite3.connect(parse_db_url(db_url).database or "", isolation_level=None)
+
+    class WriterMeanwhile(Recording):
+        async def deliver(self, chat_id: str, op: dict[str, Any]) -> None:
+            await super().deliver(chat_id, op)
+            if not other.in_transaction:  # another process starts writing for 0.2 s
+                other.execute("BEGIN IMMEDIATE")
+                asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
+
+    sender = OutboxSender(db_url, WriterMeanwhile(), **FAST)
+    try:
+        assert await sender.run_once() == 2
+    finally:
+        await sender.stop()
+        other.close()
+    assert await statuses(db_url) == {}
