@@ -35,6 +35,7 @@ def _serve_in_child(sock: socket.socket, access_log: bool) -> None:
     """The worker: build the app (modules are imported already) and serve until told to stop."""
     import uvicorn
 
+    from bot.http_server import Server
     from bot.startup import worker_app
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -42,7 +43,7 @@ def _serve_in_child(sock: socket.socket, access_log: bool) -> None:
     config = uvicorn.Config(
         worker_app(), access_log=access_log, log_level="warning", timeout_graceful_shutdown=20
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    Server(config).run(sockets=[sock])
 
 
 def run(

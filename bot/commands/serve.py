@@ -33,9 +33,9 @@ def command(
     ),
 ) -> None:
     """Run the chatbot service (REST channel, widget, health, metrics, configured channels)."""
-    import uvicorn
     from rich.console import Console
 
+    from bot import http_server
     from bot.channels.email.send import describe as mail_route
     from bot.config import get_settings
     from bot.startup import (
@@ -98,7 +98,7 @@ def command(
     from bot.app import create_app
 
     start_report_refresher(settings)
-    uvicorn.run(
+    http_server.run(
         create_app(settings, prepare_in_background=True),
         host=host,
         port=port,
