@@ -6,13 +6,17 @@ and the next process sends them. Channels plug in a `Delivery` that performs one
 classifies failures as `RetryLater` (429, 5xx, network) or `Undeliverable`.
 
 Per wake-up one statement claims whole chats (see `bot.store.outbox.claim`); each chat is then
-delivered in order by its own task, which records the outcome in one short transaction. New
-chats are claimed while others are still in flight, up to `concurrency` chats at once.
+delivered in order by its own task. New chats are claimed while others are still in flight, up
+to `concurrency` chats at once.
 
 The common case needs no claim at all: a turn whose chat has nothing waiting writes its rows
-claimed for this process (`Outbound.claim_seconds`) and hands them over (`take`). Rows written
-behind calls still going out here are looked for when those are done; rows of other
+claimed for this process (`Outbound.claim_seconds`) and hands them over (`take`); rows handed
+over while that chat's calls are still going out follow them in the same task. Rows written
+unclaimed behind calls going out here are looked for when those are done; rows of other
 processes, expired claims and retries by the claim and the poll.
+
+The outcomes of the chats done in one pass of the event loop are recorded together, by one
+statement when every call went out (on Postgres without BEGIN and COMMIT: one round trip).
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,18 +41,9 @@ __all__ = [
     "OutboxSender",
     "RetryLater",
     "Undeliverable",
-    "on_tick",
 ]
 
 log = logging.getLogger(__name__)
-
-
-def on_tick(at: float, tick: float) -> float:
-    """The first multiple of `tick` at or after loop time `at` (`at` itself when tick is 0).
-    Work woken on the same tick runs in one pass of the event loop: one wake-up of the
-    process instead of one each, which on a lightly loaded machine costs about as much CPU
-    as the work itself (caches gone cold)."""
-    return math.ceil(at / tick) * tick if tick > 0 else at
 
 
 class RetryLater(Exception):
@@ -128,7 +122,6 @@ class OutboxSender:
         concurrency: int = 64,
         batch: int = 100,
         keep_days: int = 30,
-        tick: float = 0.05,
     ) -> None:
         self.db = TurnDatabase(database) if isinstance(database, str) else database
         self._own_db = isinstance(database, str)
@@ -142,7 +135,6 @@ class OutboxSender:
         self.concurrency = concurrency
         self.batch = batch
         self.keep_days = keep_days
-        self.tick = tick
         self._purged_at: float | None = None
         self._wake = asyncio.Event()
         self._stopping = False
@@ -192,11 +184,11 @@ class OutboxSender:
         if chat in self._chats:
             self._more.setdefault(chat, []).extend(items)
         else:
-            self._start(items, on_next_tick=True)
+            self._start(items)
 
-    def _start(self, items: Sequence[store.Item], on_next_tick: bool = False) -> asyncio.Task[None]:
+    def _start(self, items: Sequence[store.Item]) -> asyncio.Task[None]:
         chat = items[0].chat_id
-        task = asyncio.create_task(self._chat(chat, items, on_next_tick))
+        task = asyncio.create_task(self._chat(chat, items))
         self._inflight.add(task)
         self._chats[chat] = task
         task.add_done_callback(lambda done: self._finished(done, chat))
@@ -326,16 +318,9 @@ class OutboxSender:
                     return
             await asyncio.sleep(min(await self._next_delay(), max(end - loop.time(), 0)))
 
-    async def _chat(
-        self, chat: str, items: Sequence[store.Item], on_next_tick: bool = False
-    ) -> None:
+    async def _chat(self, chat: str, items: Sequence[store.Item]) -> None:
         """Send one chat's claimed rows in order, record what happened, then the rows turns
-        handed over behind them meanwhile (`take`), until none are left.
-        `on_next_tick`: rows handed over by turns wait for the next tick (at most `tick`
-        seconds), so the replies of turns that came in close together go out together."""
-        if on_next_tick and self.tick > 0:
-            now = asyncio.get_running_loop().time()
-            await asyncio.sleep(on_tick(now, self.tick) - now)
+        handed over behind them meanwhile (`take`), until none are left."""
         while items:
             outcome = await self._send(items)
             if outcome.wait is not None or self._stopping:

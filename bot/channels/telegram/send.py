@@ -21,13 +21,14 @@ timeouts and 5xx retry with backoff; a blocked bot or a bad request is given up.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import OrderedDict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bot.channels.outbox import RetryLater, Undeliverable, on_tick
+from bot.channels.outbox import RetryLater, Undeliverable
 
 if TYPE_CHECKING:
     from telegram.ext import ExtBot
@@ -69,6 +70,13 @@ def build_bot(settings: Settings) -> ExtBot[None]:
         request=AiohttpRequest(connection_pool_size=32, read_timeout=15.0),
         get_updates_request=HTTPXRequest(read_timeout=40.0),
     )
+
+
+def on_tick(at: float, tick: float) -> float:
+    """The first multiple of `tick` at or after loop time `at` (`at` itself when tick is 0):
+    calls woken on the same tick go out in one pass of the event loop, one wake-up of the
+    process instead of one each."""
+    return math.ceil(at / tick) * tick if tick > 0 else at
 
 
 class Schedule:

@@ -8,8 +8,7 @@ import random
 
 import pytest
 
-from bot.channels.outbox import on_tick
-from bot.channels.telegram.send import Pacing, Schedule
+from bot.channels.telegram.send import Pacing, Schedule, on_tick
 
 
 def test_on_tick_rounds_up_to_the_grid_and_never_down() -> None:
