@@ -11,8 +11,8 @@ bot, and in each private chat about one a second with a short burst allowed (one
 5 calls). A call that has to wait goes out at the start of the next second that has room for
 it (`PACING_TICK`), together with the others due then: a saturated bot wakes once a second to
 send up to 30 calls instead of once every 33 ms for one, and on a lightly loaded machine each
-wake-up costs about as much CPU as the call (measured: 4.4 -> 1.5 ms per inbound message in
-`tests/bench/bench_channel_load.py`). Calls that find room go at once.
+wake-up costs about as much CPU as the call (`tests/bench/bench_channel_load.py`: 5.7 -> 2.2 ms
+per inbound message in one sitting). Calls that find room go at once.
 
 A 429 with `retry_after` reschedules the call in the outbox after exactly that many seconds;
 timeouts and 5xx retry with backoff; a blocked bot or a bad request is given up.
