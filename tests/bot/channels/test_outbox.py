@@ -335,7 +335,7 @@ async def test_one_pass_records_sent_retried_and_set_aside_rows_together(db_url:
 
 
 class Slow(Recording):
-    """Each call takes 30 ms: three of them outlast the sender's tick."""
+    """Each call takes 30 ms: the second hand-over comes while the first calls are going out."""
 
     async def deliver(self, chat_id: str, op: dict[str, Any]) -> None:
         await asyncio.sleep(0.03)
