@@ -34,14 +34,7 @@ from bot.store import outbox as store
 from bot.store.outbox import DEAD, TEMPLATE_NEEDED
 from bot.store.turns import TurnDatabase, Tx
 
-__all__ = [
-    "DEAD",
-    "TEMPLATE_NEEDED",
-    "Delivery",
-    "OutboxSender",
-    "RetryLater",
-    "Undeliverable",
-]
+__all__ = ["DEAD", "TEMPLATE_NEEDED", "Delivery", "OutboxSender", "RetryLater", "Undeliverable"]
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +146,7 @@ class OutboxSender:
     def wake(self, chat_id: str | None = None) -> None:
         """New rows were committed unclaimed: look now instead of at the next poll. Rows of
         a chat whose calls are going out here wait for them: looked for when they are done."""
-        if chat_id is not None and chat_id in self._chats:
+        if chat_id is not None and self.holds(chat_id):
             self._behind.add(chat_id)
         else:
             self._wake.set()
@@ -165,8 +158,8 @@ class OutboxSender:
         return self.claim_seconds if self._task is not None and not self._stopping else None
 
     def holds(self, chat_id: str) -> bool:
-        """Whether this chat's calls are going out here now: a turn may then claim its rows
-        behind them (`Outbound.claim_behind`), and `take` queues those after them."""
+        """Whether this chat's calls are going out here now: rows handed over for it then
+        follow them (`take`), rows written unclaimed wait for them (`wake`)."""
         return chat_id in self._chats
 
     def take(self, items: Sequence[store.Item]) -> None:
@@ -181,7 +174,7 @@ class OutboxSender:
             return
         items = sorted(items, key=lambda i: i.id)
         chat = items[0].chat_id
-        if chat in self._chats:
+        if self.holds(chat):
             self._more.setdefault(chat, []).extend(items)
         else:
             self._start(items)
@@ -287,7 +280,7 @@ class OutboxSender:
 
     def _finished(self, task: asyncio.Task[None], chat: str) -> None:
         self._inflight.discard(task)
-        if self._chats.get(chat) is task:  # the task ended early (cancelled)
+        if self._chats.get(chat) is task:  # the task ended early (cancelled or failed)
             del self._chats[chat]
             self._more.pop(chat, None)  # their claims expire; any sender takes them then
         if chat in self._behind:  # rows written behind this chat's calls are due now

@@ -96,13 +96,18 @@ class Schedule:
         self._next = at + self.interval
         return max(at - now, 0.0)
 
-    async def wait(self) -> None:
-        """Sleep until the reserved slot, rounded up to the next tick: never early, so the
-        rate holds; calls reserved within one tick wake together."""
-        now = asyncio.get_running_loop().time()
+    def due(self, now: float) -> float:
+        """When a call asked for at `now` goes: at once when it has room, else at its reserved
+        slot rounded up to the next tick (never early, so the rate holds; calls reserved
+        within one tick go together)."""
         delay = self.reserve(now)
-        if delay > 0:
-            await asyncio.sleep(on_tick(now + delay, self.tick) - now)
+        return on_tick(now + delay, self.tick) if delay > 0 else now
+
+    async def wait(self) -> None:
+        now = asyncio.get_running_loop().time()
+        at = self.due(now)
+        if at > now:
+            await asyncio.sleep(at - now)
 
 
 class Pacing:
